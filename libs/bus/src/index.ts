@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './context';
+export * from './bus';
+export * from './service';

@@ -1,0 +1,5 @@
+export * from './subjects';
+export * from './jsonrpc';
+export * from './servers';
+export * from './session';
+export * from './router';

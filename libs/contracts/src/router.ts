@@ -1,0 +1,50 @@
+/**
+ * Ingress <-> router payloads. The MCP message travels as parsed JSON inside one small envelope, encoded
+ * once by the sender and decoded once by the receiver.
+ */
+import { z } from 'zod';
+import { JsonRpcRequest, JsonRpcResponse, JsonRpcNotification } from './jsonrpc';
+import { SessionInfo, SessionId } from './session';
+
+export const RouterCall = z.object({
+  v: z.literal(1),
+  session: SessionInfo,
+  message: JsonRpcRequest,
+  /** Subject on which messages related to this request (progress, sampling, logs) reach the agent. */
+  stream: z.string().optional(),
+});
+export type RouterCall = z.infer<typeof RouterCall>;
+
+export const RouterReply = z.object({
+  v: z.literal(1),
+  /** The router replica that answered; ingress pins the session to it. */
+  router: z.string(),
+  message: JsonRpcResponse,
+});
+export type RouterReply = z.infer<typeof RouterReply>;
+
+/** A message for the agent: a server-to-client request, a notification, or (never) a response. */
+export const ToAgent = z.object({
+  v: z.literal(1),
+  message: z.union([JsonRpcRequest, JsonRpcNotification]),
+});
+export type ToAgent = z.infer<typeof ToAgent>;
+
+/** A message from the agent for the upstream side: an answer to a server-to-client request, or a notification. */
+export const ToUpstream = z.object({
+  v: z.literal(1),
+  sessionId: SessionId,
+  message: z.union([JsonRpcResponse, JsonRpcNotification]),
+});
+export type ToUpstream = z.infer<typeof ToUpstream>;
+
+/** Ids of server-to-client requests issued by the gateway carry the issuing router replica: `mg:<instance>:<n>`. */
+export function gatewayRequestId(instance: string, n: number): string {
+  return `mg:${instance}:${n}`;
+}
+
+export function parseGatewayRequestId(id: unknown): { instance: string; n: number } | null {
+  if (typeof id !== 'string') return null;
+  const m = /^mg:([A-Za-z0-9_-]{1,128}):(\d{1,15})$/.exec(id);
+  return m ? { instance: m[1]!, n: Number(m[2]) } : null;
+}
