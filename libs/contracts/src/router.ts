@@ -48,3 +48,7 @@ export function parseGatewayRequestId(id: unknown): { instance: string; n: numbe
   const m = /^mg:([A-Za-z0-9_-]{1,128}):(\d{1,15})$/.exec(id);
   return m ? { instance: m[1]!, n: Number(m[2]) } : null;
 }
+
+/** Published on `Subjects.sessionEnded`. */
+export const SessionEnded = z.object({ v: z.literal(1), sessionId: SessionId, reason: z.enum(['deleted', 'expired']) });
+export type SessionEnded = z.infer<typeof SessionEnded>;

@@ -46,6 +46,9 @@ export const Subjects = {
   /** Every router replica: agent notifications of a session (cancelled, roots/list_changed, session end). */
   sessionToUpstream: (sessionId: string) => subject('session', tok(sessionId), 'to-upstream'),
   sessionToUpstreamAll: 'mg.v1.session.*.to-upstream',
+  /** Every router replica: the session was deleted by the agent or expired; release its upstream state. */
+  sessionEnded: (sessionId: string) => subject('session', tok(sessionId), 'ended'),
+  sessionEndedAll: 'mg.v1.session.*.ended',
   /** Messages for an agent that belong to no request (list_changed, resources/updated, logs): the GET stream. */
   sessionToAgent: (sessionId: string) => subject('session', tok(sessionId), 'to-agent'),
   /** Messages that belong to one in-flight request, for the ingress replica holding that POST stream. */
