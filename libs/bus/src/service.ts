@@ -43,7 +43,7 @@ export async function serve(
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   endpoints: EndpointSpec<any>[],
 ): Promise<RunningService> {
-  const svcm = new Svcm(bus.nc as unknown as ConstructorParameters<typeof Svcm>[0]);
+  const svcm = new Svcm(bus.nc);
   const service = await svcm.add({
     name: spec.name,
     version: spec.version,
