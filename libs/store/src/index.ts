@@ -1,0 +1,4 @@
+/** Persistence ports of Meshgate and their embedded adapters (JetStream KV). */
+export * from './server-catalogue';
+export * from './server-entry';
+export * from './kv-server-catalogue';
