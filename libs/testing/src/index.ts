@@ -1,1 +1,3 @@
 export * from './nats';
+export * from './fixtures/index';
+export * from './suite/index';
