@@ -1,0 +1,96 @@
+/**
+ * Ingress configuration as a pure function of the environment: one zod schema of the variables ingress
+ * reads, turned into the typed `IngressConfig` every other module receives.
+ */
+import { z } from 'zod';
+import { CommonEnv, newInstanceId, parseEnv } from '@meshgate/config';
+
+const MiB = 1024 * 1024;
+
+const CommaList = z
+  .string()
+  .default('')
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x.length > 0),
+  );
+
+/** An integer variable; unset or empty takes the default. */
+const Int = (min: number, max: number, fallback: number) =>
+  z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int().min(min).max(max).default(fallback),
+  );
+
+const IngressEnv = z.object({
+  ...CommonEnv,
+  PORT: Int(0, 65_535, 8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  MESHGATE_ALLOWED_ORIGINS: CommaList,
+  MESHGATE_ALLOWED_HOSTS: CommaList,
+  MESHGATE_MAX_BODY_BYTES: Int(1024, 64 * MiB, 4 * MiB),
+  MESHGATE_REQUEST_TIMEOUT_MS: Int(100, 3_600_000, 300_000),
+  MESHGATE_SESSION_TTL_S: Int(1, 30 * 86_400, 86_400),
+  MESHGATE_EVENTS_MAX_AGE_S: Int(1, 7 * 86_400, 300),
+  MESHGATE_EVENTS_MAX_PER_STREAM: Int(1, 1_000_000, 1000),
+  MESHGATE_EVENTS_MAX_BYTES: Int(MiB, Number.MAX_SAFE_INTEGER, 1024 * MiB),
+  MESHGATE_MAX_STREAMS: Int(1, 1_000_000, 10_000),
+  MESHGATE_MAX_STREAMS_PER_SESSION: Int(1, 10_000, 32),
+  MESHGATE_SSE_KEEPALIVE_MS: Int(100, 300_000, 15_000),
+  MESHGATE_SSE_RETRY_MS: Int(0, 600_000, 1000),
+});
+
+/** The validated configuration of one ingress instance (see README for each variable). */
+export const IngressConfig = z.object({
+  port: z.number().int(),
+  host: z.string(),
+  natsUrl: z.string(),
+  logLevel: z.string(),
+  instanceId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  /** Origins allowed besides the loopback ones. */
+  allowedOrigins: z.array(z.string()),
+  /** Host header values allowed besides the loopback ones. */
+  allowedHosts: z.array(z.string()),
+  /** `MESHGATE_ALLOWED_HOSTS=*`: no Host check at all. */
+  anyHost: z.boolean(),
+  maxBodyBytes: z.number().int(),
+  requestTimeoutMs: z.number().int(),
+  sessionTtlS: z.number().int(),
+  eventsMaxAgeS: z.number().int(),
+  eventsMaxPerStream: z.number().int(),
+  eventsMaxBytes: z.number().int(),
+  /** Open streams (calls in flight and GET streams) in this process, and per session. */
+  maxStreams: z.number().int(),
+  maxStreamsPerSession: z.number().int(),
+  keepAliveMs: z.number().int(),
+  retryMs: z.number().int(),
+});
+export type IngressConfig = z.infer<typeof IngressConfig>;
+
+/** Reads the ingress configuration from `env`; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): IngressConfig {
+  const e = parseEnv(IngressEnv, env);
+  const anyHost = e.MESHGATE_ALLOWED_HOSTS.includes('*');
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    natsUrl: e.NATS_URL,
+    logLevel: e.LOG_LEVEL,
+    instanceId: e.INSTANCE_ID ?? newInstanceId('ingress'),
+    allowedOrigins: e.MESHGATE_ALLOWED_ORIGINS.map((o) => o.toLowerCase().replace(/\/+$/, '')),
+    allowedHosts: e.MESHGATE_ALLOWED_HOSTS.filter((h) => h !== '*').map((h) => h.toLowerCase()),
+    anyHost,
+    maxBodyBytes: e.MESHGATE_MAX_BODY_BYTES,
+    requestTimeoutMs: e.MESHGATE_REQUEST_TIMEOUT_MS,
+    sessionTtlS: e.MESHGATE_SESSION_TTL_S,
+    eventsMaxAgeS: e.MESHGATE_EVENTS_MAX_AGE_S,
+    eventsMaxPerStream: e.MESHGATE_EVENTS_MAX_PER_STREAM,
+    eventsMaxBytes: e.MESHGATE_EVENTS_MAX_BYTES,
+    maxStreams: e.MESHGATE_MAX_STREAMS,
+    maxStreamsPerSession: e.MESHGATE_MAX_STREAMS_PER_SESSION,
+    keepAliveMs: e.MESHGATE_SSE_KEEPALIVE_MS,
+    retryMs: e.MESHGATE_SSE_RETRY_MS,
+  };
+}

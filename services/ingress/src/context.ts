@@ -1,0 +1,33 @@
+/**
+ * What the route handlers of one ingress instance share: configuration and the adapters built once by
+ * `start()`. A plain object, no container.
+ */
+import type { Bus } from '@meshgate/bus';
+import type { Logger } from '@meshgate/config';
+import type { IngressConfig } from './config';
+import type { EventLog } from './event-log';
+import type { IngressMetrics } from './metrics';
+import type { RouterClient } from './router-client';
+import type { SessionStore } from './session-store';
+import type { StreamDispatcher } from './stream-dispatcher';
+import type { StreamRegistry } from './stream-registry';
+
+/** The dependencies every handler of one instance receives. */
+export interface IngressContext {
+  config: IngressConfig;
+  bus: Bus;
+  logger: Logger;
+  sessions: SessionStore;
+  events: EventLog;
+  dispatcher: StreamDispatcher;
+  router: RouterClient;
+  streams: StreamRegistry;
+  metrics: IngressMetrics;
+  /** Calls in flight on this replica by `pendingKey`, each ending itself when the agent cancels it. */
+  inflight: Map<string, () => void>;
+}
+
+/** Key of an in-flight call: its session and the agent's request id. */
+export function pendingKey(sessionId: string, requestId: string | number): string {
+  return `${sessionId} ${typeof requestId}:${requestId}`;
+}

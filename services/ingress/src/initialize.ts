@@ -1,0 +1,71 @@
+/**
+ * `initialize`: a new session. Ingress picks a random id, asks any router replica to open it (the router
+ * connects or reuses upstreams and negotiates the version), stores the record pinned to the replica that
+ * answered, and hands the agent its Mcp-Session-Id. A failed initialize stores nothing.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { childTraceparent } from '@meshgate/bus';
+import { ErrorCodes, errorResponse, type JsonRpcRequest, type SessionInfo } from '@meshgate/contracts';
+import type { IngressContext } from './context';
+import { initializeStatus, mapCallError } from './error-mapping';
+import { header, targetOf } from './mcp-guard';
+import { InitializeParams } from './message-parse';
+import { newSessionId } from './session-store';
+import { sendRpcError } from './http-replies';
+
+/** Handles `initialize` on a POST; answers the agent in every case. */
+export async function initializeSession(
+  ctx: IngressContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  message: JsonRpcRequest,
+): Promise<FastifyReply> {
+  const started = Date.now();
+  const params = InitializeParams.safeParse(message.params ?? {});
+  if (!params.success) {
+    ctx.metrics.observeCall(message.method, 'rejected', started);
+    const issue = params.error.issues[0];
+    const where = issue ? `${issue.path.join('.') || 'params'}: ${issue.message}` : 'params';
+    return sendRpcError(
+      reply,
+      400,
+      errorResponse(message.id, ErrorCodes.InvalidParams, `Invalid params: ${where}`),
+    );
+  }
+  const { protocolVersion, capabilities, clientInfo } = params.data;
+  const session: SessionInfo = {
+    id: newSessionId(),
+    protocolVersion,
+    clientCapabilities: capabilities,
+    ...(clientInfo ? { clientInfo } : {}),
+    target: targetOf(request),
+  };
+  try {
+    const answer = await ctx.router.initialize(
+      { v: 1, session, message },
+      {
+        deadline: started + ctx.config.requestTimeoutMs,
+        traceparent: childTraceparent(header(request, 'traceparent')),
+      },
+    );
+    if ('error' in answer.message) {
+      ctx.metrics.observeCall(message.method, 'error', started);
+      return reply.code(200).type('application/json').send(answer.message);
+    }
+    const negotiated = answer.message.result['protocolVersion'];
+    const version = typeof negotiated === 'string' && negotiated.length <= 32 ? negotiated : protocolVersion;
+    await ctx.sessions.put({
+      v: 1,
+      session: { ...session, protocolVersion: version },
+      router: answer.router,
+      createdAt: Date.now(),
+    });
+    ctx.metrics.observeCall(message.method, 'ok', started);
+    return reply.code(200).header('mcp-session-id', session.id).type('application/json').send(answer.message);
+  } catch (err) {
+    const mapped = mapCallError(err);
+    if (mapped.outcome === 'failed') ctx.logger.error({ err }, 'initialize failed');
+    ctx.metrics.observeCall(message.method, mapped.outcome, started);
+    return sendRpcError(reply, initializeStatus(err), errorResponse(message.id, mapped.code, mapped.message));
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * POST to an MCP endpoint: one JSON-RPC message from the agent. Checks the media types, parses, then
+ * routes by kind: `initialize` opens a session; `ping` is answered here; other requests go to the router;
+ * notifications and answers to server-to-client requests are relayed upstream and acknowledged with 202.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  ErrorCodes,
+  JsonRpcId,
+  Subjects,
+  errorResponse,
+  parseGatewayRequestId,
+  type JsonRpcNotification,
+  type JsonRpcResponse,
+  type SessionRecord,
+  type ToUpstream,
+} from '@meshgate/contracts';
+import { pendingKey, type IngressContext } from './context';
+import { exchangeCall } from './call-exchange';
+import { initializeSession } from './initialize';
+import { header, resolveSession } from './mcp-guard';
+import { parseBody } from './message-parse';
+import { acceptsJsonAndSse, checkVersionHeader, isJsonContentType } from './protocol';
+import { sendRpcError } from './http-replies';
+
+/** Handles a POST to `/mcp` or `/servers/:name/mcp`. */
+export async function handlePost(
+  ctx: IngressContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<unknown> {
+  if (!isJsonContentType(header(request, 'content-type')))
+    return sendRpcError(
+      reply,
+      415,
+      errorResponse(
+        null,
+        ErrorCodes.InvalidRequest,
+        'Unsupported Media Type: Content-Type must be application/json',
+      ),
+    );
+  if (!acceptsJsonAndSse(header(request, 'accept')))
+    return sendRpcError(
+      reply,
+      406,
+      errorResponse(
+        null,
+        ErrorCodes.InvalidRequest,
+        'Not Acceptable: Accept must allow application/json and text/event-stream',
+      ),
+    );
+  const parsed = parseBody(request.body as Buffer | undefined);
+  if (!parsed.ok) return sendRpcError(reply, parsed.status, parsed.error);
+  const m = parsed.message;
+
+  if (m.kind === 'request' && m.message.method === 'initialize') {
+    const version = checkVersionHeader(header(request, 'mcp-protocol-version'), undefined);
+    if (!version.ok)
+      return sendRpcError(
+        reply,
+        400,
+        errorResponse(m.message.id, ErrorCodes.InvalidRequest, `Bad Request: ${version.reason}`),
+      );
+    return initializeSession(ctx, request, reply, m.message);
+  }
+
+  const record = await resolveSession(ctx, request, reply, m.kind === 'request' ? m.message.id : null);
+  if (!record) return reply;
+  switch (m.kind) {
+    case 'notification':
+      return relayNotification(ctx, reply, record, m.message);
+    case 'response':
+      return relayResponse(ctx, reply, record, m.message);
+    case 'request':
+      if (m.message.method === 'ping') {
+        ctx.metrics.observeCall('ping', 'ok', Date.now());
+        return reply.type('application/json').send({ jsonrpc: '2.0', id: m.message.id, result: {} });
+      }
+      return exchangeCall(ctx, request, reply, record, m.message);
+  }
+}
+
+/** Agent notifications: `initialized` ends here; the rest reach every router replica of the session. */
+function relayNotification(
+  ctx: IngressContext,
+  reply: FastifyReply,
+  record: SessionRecord,
+  message: JsonRpcNotification,
+): FastifyReply {
+  const sid = record.session.id;
+  if (message.method !== 'notifications/initialized') {
+    const out: ToUpstream = { v: 1, sessionId: sid, message };
+    ctx.bus.publish(Subjects.sessionToUpstream(sid), out);
+  }
+  if (message.method === 'notifications/cancelled') {
+    const requestId = JsonRpcId.safeParse(message.params?.['requestId']);
+    if (requestId.success) ctx.inflight.get(pendingKey(sid, requestId.data))?.();
+  }
+  return reply.code(202).send();
+}
+
+/** Answers to server-to-client requests go back to the router replica that issued them. */
+function relayResponse(
+  ctx: IngressContext,
+  reply: FastifyReply,
+  record: SessionRecord,
+  message: JsonRpcResponse,
+): FastifyReply {
+  const issuer = parseGatewayRequestId(message.id);
+  if (!issuer)
+    return sendRpcError(
+      reply,
+      400,
+      errorResponse(
+        null,
+        ErrorCodes.InvalidRequest,
+        'Bad Request: response to a request this gateway did not send',
+      ),
+    );
+  const out: ToUpstream = { v: 1, sessionId: record.session.id, message };
+  ctx.bus.publish(Subjects.routerToUpstream(issuer.instance), out);
+  return reply.code(202).send();
+}

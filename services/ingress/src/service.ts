@@ -1,0 +1,99 @@
+/**
+ * `start(config)`: connects to NATS, opens the session bucket and the event log, subscribes this replica's
+ * stream wildcard, and serves HTTP. `stop()` is idempotent and graceful: GET streams end (agents reconnect
+ * elsewhere), calls in flight get up to a grace period to finish, then Fastify closes and NATS drains.
+ */
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { Bus } from '@meshgate/bus';
+import { createLogger } from '@meshgate/config';
+import { buildApp } from './app';
+import type { IngressConfig } from './config';
+import type { IngressContext } from './context';
+import { openEventLog } from './event-log';
+import { createMetrics } from './metrics';
+import { createRouterClient } from './router-client';
+import { openSessionStore, type SessionStore } from './session-store';
+import { startStreamDispatcher, type StreamDispatcher } from './stream-dispatcher';
+import { StreamRegistry } from './stream-registry';
+
+/** How long `stop()` lets calls in flight finish before answering them with an error. */
+const SHUTDOWN_GRACE_MS = 10_000;
+/** How long `stop()` lets the last responses flush before it closes every connection. */
+const FLUSH_MS = 250;
+
+/** A running ingress instance. */
+export interface IngressHandle {
+  /** Base URL the instance listens on, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  instanceId: string;
+  app: FastifyInstance;
+  stop(): Promise<void>;
+}
+
+/** Starts one ingress instance. */
+export async function start(config: IngressConfig): Promise<IngressHandle> {
+  const logger = createLogger('ingress', config.logLevel, config.instanceId);
+  const bus = await Bus.connect({ url: config.natsUrl, name: `meshgate-ingress-${config.instanceId}` });
+  let sessions: SessionStore | undefined;
+  let dispatcher: StreamDispatcher | undefined;
+  let app: FastifyInstance | undefined;
+  const streams = new StreamRegistry(config.maxStreams, config.maxStreamsPerSession);
+  try {
+    const store = await openSessionStore(bus, { ttlS: config.sessionTtlS, logger });
+    sessions = store;
+    const events = await openEventLog(bus, {
+      logger,
+      maxAgeS: config.eventsMaxAgeS,
+      maxPerStream: config.eventsMaxPerStream,
+      maxBytes: config.eventsMaxBytes,
+    });
+    dispatcher = startStreamDispatcher(bus, config.instanceId, logger);
+    store.onEnded((sessionId) => streams.closeSession(sessionId));
+    const ctx: IngressContext = {
+      config,
+      bus,
+      logger,
+      sessions: store,
+      events,
+      dispatcher,
+      router: createRouterClient(bus, store, logger),
+      streams,
+      metrics: createMetrics(() => store.cachedCount),
+      inflight: new Map(),
+    };
+    app = buildApp(ctx);
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await app?.close();
+    dispatcher?.stop();
+    sessions?.stop();
+    await bus.close();
+    throw err;
+  }
+  const server = app;
+  const { port } = server.server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  let stopping: Promise<void> | undefined;
+
+  const shutdown = async () => {
+    const closing = server.close();
+    streams.closeAll('stream');
+    await streams.callsSettled(SHUTDOWN_GRACE_MS);
+    streams.closeAll('call');
+    // Connections whose last response just ended are idle only after it flushed; then none may linger.
+    await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, FLUSH_MS))]);
+    server.server.closeAllConnections();
+    await closing;
+    dispatcher?.stop();
+    sessions?.stop();
+    await bus.close();
+    logger.info('ingress stopped');
+  };
+  return {
+    url: `http://${host}:${port}`,
+    instanceId: config.instanceId,
+    app: server,
+    stop: () => (stopping ??= shutdown()),
+  };
+}
