@@ -1,0 +1,53 @@
+/**
+ * The `meshgate` command: parses argv, runs one command, and maps every outcome to an exit code (0 ok,
+ * 1 failure, 2 usage). Nothing here exits the process; `main.ts` does, so tests call `run` directly.
+ */
+import { ConfigError } from '@meshgate/config';
+import { ApiError, ApiUnreachable } from './api-client';
+import { parseCommand, UsageError, type Command } from './args';
+import { runServers } from './commands/servers';
+import { runStart } from './commands/start';
+import type { Io } from './io';
+import { Usage } from './usage';
+
+export interface RunContext {
+  io: Io;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+/** Runs `meshgate <argv>`; resolves to the exit code. */
+export async function run(argv: readonly string[], ctx: RunContext): Promise<number> {
+  let command: Command;
+  try {
+    command = parseCommand(argv, ctx.env);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    ctx.io.err(argv.length === 0 ? Usage : `meshgate: ${err.message}\nRun "meshgate help" for usage.`);
+    return 2;
+  }
+  try {
+    switch (command.kind) {
+      case 'help':
+        ctx.io.out(Usage);
+        return 0;
+      case 'start':
+        return await runStart({ jsonLogs: command.jsonLogs, io: ctx.io, env: ctx.env, cwd: ctx.cwd });
+      default:
+        return await runServers(command, ctx.io);
+    }
+  } catch (err) {
+    ctx.io.err(`meshgate: ${failureText(err)}`);
+    return 1;
+  }
+}
+
+function failureText(err: unknown): string {
+  if (err instanceof ApiUnreachable) {
+    return `${err.message}\nIs the gateway running ("meshgate start")? Point --registry-url or MESHGATE_REGISTRY_URL at the registry.`;
+  }
+  if (err instanceof ApiError || err instanceof ConfigError) return err.message;
+  return err instanceof Error
+    ? `unexpected error: ${err.stack ?? err.message}`
+    : `unexpected error: ${String(err)}`;
+}

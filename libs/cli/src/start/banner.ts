@@ -1,0 +1,53 @@
+/**
+ * What `meshgate start` prints once everything is ready: where agents connect, a client configuration to
+ * paste, and how to look around with the MCP Inspector. Pure text, so it is tested as it reads.
+ */
+
+export interface BannerInput {
+  /** Base URL of ingress as a client on this machine reaches it. */
+  ingressUrl: string;
+  registryUrl: string;
+  /** Upstream servers known to the registry, or null when they could not be listed. */
+  servers: Array<{ name: string; transport: string; enabled: boolean }> | null;
+}
+
+/** The MCP client configuration (desktop-client `mcpServers` format) that connects to `mcpUrl`. */
+export function clientConfig(mcpUrl: string): string {
+  return JSON.stringify({ mcpServers: { meshgate: { type: 'http', url: mcpUrl } } });
+}
+
+/** The lines printed when the gateway is up. */
+export function readyBanner(input: BannerInput): string {
+  const mcpUrl = `${input.ingressUrl}/mcp`;
+  const lines = [
+    '',
+    'Meshgate is ready.',
+    '',
+    `  MCP endpoint (all servers, federated):  ${mcpUrl}`,
+    `  One server, names unchanged:            ${input.ingressUrl}/servers/<name>/mcp`,
+    `  Registry API:                           ${input.registryUrl}/v1/servers`,
+    '',
+    ...serverLines(input),
+    '',
+    'Client configuration to paste (Streamable HTTP):',
+    `  ${clientConfig(mcpUrl)}`,
+    '',
+    'Look around with the MCP Inspector (needs Node 22 or newer):',
+    `  npx @modelcontextprotocol/inspector --transport http --server-url ${mcpUrl}`,
+    '',
+    'Press Ctrl-C to stop everything.',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function serverLines(input: BannerInput): string[] {
+  if (input.servers === null) return ['  Upstream servers: could not be listed (see the registry log).'];
+  if (input.servers.length === 0) {
+    return [
+      '  Upstream servers: none yet. Add one with: meshgate servers add <name> --command <cmd> | --url <url>',
+    ];
+  }
+  const names = input.servers.map((s) => `${s.name} (${s.transport}${s.enabled ? '' : ', disabled'})`);
+  return [`  Upstream servers: ${names.join(', ')}`];
+}

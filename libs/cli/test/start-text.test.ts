@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@meshgate/config';
+import { clientConfig, readyBanner } from '../src/start/banner';
+import { formatLogLine } from '../src/start/log-format';
+import { baseUrl, clientHost, natsEndpoint, startConfig } from '../src/start/start-config';
+
+describe('formatLogLine', () => {
+  const time = new Date(2026, 10, 24, 9, 5, 7).getTime();
+
+  it('shows pino lines as time, level, message and the remaining fields', () => {
+    const line = JSON.stringify({
+      level: 30,
+      time,
+      pid: 1,
+      hostname: 'h',
+      service: 'router',
+      msg: 'upstream connected',
+      server: 'everything',
+      ms: 12,
+    });
+    expect(formatLogLine(line, false)).toBe('09:05:07 INFO  upstream connected server=everything ms=12');
+  });
+
+  it('shows an error by its message and quotes values with spaces', () => {
+    const line = JSON.stringify({
+      level: 50,
+      time,
+      msg: 'call failed',
+      err: { type: 'Error', message: 'boom', stack: 'Error: boom\n at x' },
+      why: 'a b',
+    });
+    expect(formatLogLine(line, false)).toBe('09:05:07 ERROR call failed err="boom" why="a b"');
+  });
+
+  it('passes other lines, and every line with json on, unchanged', () => {
+    expect(formatLogLine('plain text', false)).toBe('plain text');
+    expect(formatLogLine('{not json', false)).toBe('{not json');
+    expect(formatLogLine('{"no":"level"}', false)).toBe('{"no":"level"}');
+    const pino = JSON.stringify({ level: 30, time, msg: 'x' });
+    expect(formatLogLine(pino, true)).toBe(pino);
+  });
+
+  it('bounds long values', () => {
+    const line = JSON.stringify({ level: 40, time, msg: 'big', data: 'x'.repeat(1000) });
+    expect(formatLogLine(line, false).length).toBeLessThan(340);
+  });
+});
+
+describe('start configuration', () => {
+  it('reads defaults and resolves the servers file against the working directory', () => {
+    expect(startConfig({}, '/home/me')).toEqual({
+      natsUrl: 'nats://127.0.0.1:4222',
+      nats: { host: '127.0.0.1', port: 4222, local: true },
+      ingress: { host: '127.0.0.1', port: 8080 },
+      registry: { host: '127.0.0.1', port: 8081 },
+      configPath: '/home/me/meshgate.yaml',
+    });
+    const custom = startConfig(
+      { PORT: '9000', MESHGATE_CONFIG: '/etc/mg.json', NATS_URL: 'localhost:4333' },
+      '/x',
+    );
+    expect(custom).toMatchObject({
+      ingress: { port: 9000 },
+      configPath: '/etc/mg.json',
+      nats: { port: 4333, local: true },
+    });
+  });
+
+  it('names every bad variable', () => {
+    expect(() => startConfig({ PORT: 'http', REGISTRY_PORT: '70000' }, '/')).toThrow(ConfigError);
+    expect(() => startConfig({ PORT: 'http', REGISTRY_PORT: '70000' }, '/')).toThrow(
+      /PORT[\s\S]*REGISTRY_PORT/,
+    );
+  });
+
+  it('parses NATS URLs and tells local from remote servers', () => {
+    expect(natsEndpoint('nats://nats.prod:4222,nats://other:4222')).toEqual({
+      host: 'nats.prod',
+      port: 4222,
+      local: false,
+    });
+    expect(natsEndpoint('nats://[::1]:5000')).toEqual({ host: '[::1]', port: 5000, local: true });
+    expect(natsEndpoint('tls://127.0.0.1')).toEqual({ host: '127.0.0.1', port: 4222, local: true });
+    expect(() => natsEndpoint('nats://bad host')).toThrow(ConfigError);
+  });
+
+  it('prints wildcard listeners as loopback addresses', () => {
+    expect(clientHost('0.0.0.0')).toBe('127.0.0.1');
+    expect(clientHost('::1')).toBe('[::1]');
+    expect(baseUrl({ host: '::', port: 8080 })).toBe('http://127.0.0.1:8080');
+  });
+});
+
+describe('readyBanner', () => {
+  it('prints the endpoints, the servers and a client configuration that parses', () => {
+    const text = readyBanner({
+      ingressUrl: 'http://127.0.0.1:8080',
+      registryUrl: 'http://127.0.0.1:8081',
+      servers: [
+        { name: 'everything', transport: 'stdio', enabled: true },
+        { name: 'old', transport: 'sse', enabled: false },
+      ],
+    });
+    expect(text).toContain('MCP endpoint (all servers, federated):  http://127.0.0.1:8080/mcp');
+    expect(text).toContain('http://127.0.0.1:8080/servers/<name>/mcp');
+    expect(text).toContain('Upstream servers: everything (stdio), old (sse, disabled)');
+    expect(text).toContain(
+      'npx @modelcontextprotocol/inspector --transport http --server-url http://127.0.0.1:8080/mcp',
+    );
+    const config = text.split('\n').find((line) => line.includes('mcpServers'))!;
+    expect(JSON.parse(config)).toEqual({
+      mcpServers: { meshgate: { type: 'http', url: 'http://127.0.0.1:8080/mcp' } },
+    });
+    expect(clientConfig('u')).toBe('{"mcpServers":{"meshgate":{"type":"http","url":"u"}}}');
+  });
+
+  it('says when there are no servers, or when they could not be listed', () => {
+    const base = { ingressUrl: 'http://h:1', registryUrl: 'http://h:2' };
+    expect(readyBanner({ ...base, servers: [] })).toContain('none yet. Add one with: meshgate servers add');
+    expect(readyBanner({ ...base, servers: null })).toContain('could not be listed');
+  });
+});
