@@ -1,0 +1,92 @@
+/**
+ * Composes a whole gateway in this process for end-to-end tests: a private NATS, the registry seeded from
+ * a config file in the desktop `mcpServers` format, N router replicas and M ingress replicas, each started
+ * through its own `start()` exactly as its `main.ts` does.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnNats, type SpawnedNats } from '@meshgate/testing';
+import * as registry from '@meshgate/registry';
+import * as router from '@meshgate/router';
+import * as ingress from '@meshgate/ingress';
+
+/** One upstream in the `mcpServers` format (plus Meshgate's extras). */
+export type McpServerEntry =
+  | { command: string; args?: string[]; env?: Record<string, string>; stateful?: boolean; timeoutMs?: number }
+  | { url: string; type?: 'http' | 'sse'; stateful?: boolean; timeoutMs?: number };
+
+export interface GatewayOptions {
+  servers: Record<string, McpServerEntry>;
+  ingressReplicas?: number;
+  routerReplicas?: number;
+  /** Extra environment for every service (e.g. LOG_LEVEL). */
+  env?: Record<string, string>;
+}
+
+export interface Gateway {
+  natsUrl: string;
+  registryUrl: string;
+  ingress: ingress.IngressHandle[];
+  routers: router.RouterHandle[];
+  /** MCP URL on ingress replica `replica`: federated, or one server's endpoint. */
+  mcpUrl(opts?: { replica?: number; server?: string }): URL;
+  stop(): Promise<void>;
+}
+
+/** A private NATS per gateway keeps tests from ever seeing each other's sessions, routers or registry. */
+async function gatewayNats(): Promise<{ url: string; stop(): Promise<void> }> {
+  try {
+    const nats: SpawnedNats = await spawnNats();
+    return nats;
+  } catch {
+    // nats-server is not on PATH here: share the run's NATS (provided by the global setup).
+    return { url: process.env['NATS_URL']!, stop: async () => {} };
+  }
+}
+
+export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const nats = await gatewayNats();
+  const dir = mkdtempSync(join(tmpdir(), 'mg-e2e-'));
+  const configFile = join(dir, 'meshgate.json');
+  writeFileSync(configFile, JSON.stringify({ mcpServers: opts.servers }, null, 2));
+  const env = { LOG_LEVEL: 'warn', ...opts.env, NATS_URL: nats.url };
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const reg = await registry.start(
+      registry.loadConfig({ ...env, REGISTRY_PORT: '0', MESHGATE_CONFIG: configFile }),
+    );
+    stops.push(() => reg.stop());
+    const routers: router.RouterHandle[] = [];
+    for (let i = 0; i < (opts.routerReplicas ?? 1); i++) {
+      const r = await router.start(router.loadConfig(env));
+      routers.push(r);
+      stops.push(() => r.stop());
+    }
+    const ingresses: ingress.IngressHandle[] = [];
+    for (let i = 0; i < (opts.ingressReplicas ?? 1); i++) {
+      const ing = await ingress.start(ingress.loadConfig({ ...env, PORT: '0' }));
+      ingresses.push(ing);
+      stops.push(() => ing.stop());
+    }
+    return {
+      natsUrl: nats.url,
+      registryUrl: reg.url,
+      ingress: ingresses,
+      routers,
+      mcpUrl({ replica = 0, server } = {}) {
+        const base = ingresses[replica]!.url;
+        return new URL(server ? `${base}/servers/${server}/mcp` : `${base}/mcp`);
+      },
+      async stop() {
+        for (const stop of stops.reverse()) await stop().catch(() => undefined);
+        await nats.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    await nats.stop();
+    throw err;
+  }
+}

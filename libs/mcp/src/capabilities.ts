@@ -1,0 +1,49 @@
+/**
+ * Capabilities on both sides of the gateway: what it declares as a client to every upstream (so upstreams
+ * may use sampling, elicitation and roots, which it relays to the agent), what it declares as the server of
+ * the federated endpoint, and which agent capability each server-to-client request needs.
+ */
+
+/** The client capabilities the gateway declares in its own initialize to upstreams. */
+export const GatewayClientCapabilities: Record<string, unknown> = {
+  sampling: {},
+  elicitation: { form: {}, url: {} },
+  roots: { listChanged: true },
+};
+
+/** The server capabilities of the federated endpoint. */
+export const FederatedServerCapabilities: Record<string, unknown> = {
+  tools: { listChanged: true },
+  resources: { subscribe: true, listChanged: true },
+  prompts: { listChanged: true },
+  logging: {},
+  completions: {},
+};
+
+/** The server-to-client requests the gateway relays, and the client capability each one needs. */
+const Required: Record<string, string | null> = {
+  'sampling/createMessage': 'sampling',
+  'elicitation/create': 'elicitation',
+  'roots/list': 'roots',
+  ping: null,
+};
+
+/** True when the gateway relays server-to-client requests of `method` to agents. */
+export function isRelayedClientMethod(method: string): boolean {
+  return Object.hasOwn(Required, method);
+}
+
+/**
+ * Null when an agent with `clientCapabilities` can answer a server-to-client request of `method`, else
+ * the reason it cannot (the method is not relayed, or the agent did not declare the capability it needs).
+ */
+export function clientCannotAnswer(
+  method: string,
+  clientCapabilities: Record<string, unknown>,
+): string | null {
+  if (!Object.hasOwn(Required, method)) return `the gateway does not relay ${method}`;
+  const capability = Required[method];
+  if (capability && clientCapabilities[capability] === undefined)
+    return `the client did not declare the ${capability} capability`;
+  return null;
+}

@@ -1,0 +1,6 @@
+export * from './versions';
+export * from './namespacing';
+export * from './list-merge';
+export * from './request-mapping';
+export * from './logging';
+export * from './capabilities';

@@ -1,0 +1,49 @@
+/**
+ * Router configuration: a pure function of the environment, validated once at start.
+ */
+import { z } from 'zod';
+import { parseEnv, CommonEnv } from '@meshgate/config';
+import { Buckets } from '@meshgate/contracts';
+import { isValidSeparator, DefaultSeparator } from '@meshgate/mcp';
+
+const Millis = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+/** The environment variables the router reads. */
+export const RouterEnv = z.object({
+  ...CommonEnv,
+  MESHGATE_NAMESPACE_SEPARATOR: z
+    .string()
+    .default(DefaultSeparator)
+    .refine(isValidSeparator, 'must be 1-8 characters, none of them a letter, a digit or "-"'),
+  ROUTER_LIST_DEADLINE_MS: Millis(3000, 50, 60_000),
+  ROUTER_RESTART_BACKOFF_MAX_MS: Millis(30_000, 100, 600_000),
+});
+export type RouterEnv = z.infer<typeof RouterEnv>;
+
+/** What `start()` needs. */
+export interface RouterConfig {
+  natsUrl: string;
+  logLevel: string;
+  /** Unique id of this replica; absent means a new random one at start. */
+  instanceId: string | undefined;
+  separator: string;
+  listDeadlineMs: number;
+  restartBackoffMaxMs: number;
+  /** KV bucket holding the server definitions (tests point it at a bucket of their own). */
+  registryBucket: string;
+}
+
+/** Reads and validates the router's configuration from `env`; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
+  const e = parseEnv(RouterEnv, env);
+  return {
+    natsUrl: e.NATS_URL,
+    logLevel: e.LOG_LEVEL,
+    instanceId: e.INSTANCE_ID,
+    separator: e.MESHGATE_NAMESPACE_SEPARATOR,
+    listDeadlineMs: e.ROUTER_LIST_DEADLINE_MS,
+    restartBackoffMaxMs: e.ROUTER_RESTART_BACKOFF_MAX_MS,
+    registryBucket: Buckets.registry,
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * Calls on a per-server endpoint (`/servers/<name>/mcp`): names pass unchanged and everything is forwarded
+ * to that upstream, cursors included. initialize answers with the upstream's own InitializeResult and the
+ * version negotiated with the agent; subscriptions and the log level are also kept by the gateway.
+ */
+import { CallerFault } from '@meshgate/bus';
+import type { JsonRpcRequest } from '@meshgate/contracts';
+import { isLoggingLevel, negotiateVersion } from '@meshgate/mcp';
+import type { CallOrigin, Outcome } from './upstream/relay-table';
+import { setLevel, subscribe, unsubscribe } from './upstream/session-requests';
+import { unavailable, upstreamTimeout, type CallContext } from './call-context';
+
+/** Answers one request of a session bound to `server`; an unknown or disabled server is a 404 caller fault. */
+export async function perServerCall(
+  ctx: CallContext,
+  server: string,
+  msg: JsonRpcRequest,
+  origin: CallOrigin,
+  deadline: number,
+): Promise<Outcome> {
+  const def = ctx.registry.get(server);
+  if (!def) throw new CallerFault(`unknown server ${server}`, 404);
+  const conn = ctx.pool.connectionFor(def, origin.sessionId);
+  const timeout = upstreamTimeout(def, deadline);
+  const params = msg.params ?? {};
+  switch (msg.method) {
+    case 'initialize': {
+      try {
+        await conn.whenReady(timeout);
+      } catch (err) {
+        return unavailable(server, err instanceof Error ? err.message : String(err));
+      }
+      return {
+        result: { ...conn.initializeResult, protocolVersion: negotiateVersion(params['protocolVersion']) },
+      };
+    }
+    case 'logging/setLevel': {
+      const out = await setLevel(conn, params, origin, timeout);
+      const session = ctx.sessions.get(origin.sessionId);
+      if ('result' in out && session && isLoggingLevel(params['level'])) session.level = params['level'];
+      return out;
+    }
+    case 'resources/subscribe':
+      return subscribe(conn, params, origin, timeout);
+    case 'resources/unsubscribe':
+      return unsubscribe(conn, params, origin, timeout);
+    default:
+      return conn.request(msg.method, msg.params, origin, timeout);
+  }
+}

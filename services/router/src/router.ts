@@ -1,0 +1,175 @@
+/**
+ * The router service: composes the registry view, the upstream connection pool, the per-session state and
+ * the NATS endpoints of one replica. `start(config)` returns a handle whose `stop()` stops taking calls,
+ * closes every upstream (killing stdio children) and drains the NATS connection.
+ */
+import { Bus, decodeJson, serve } from '@meshgate/bus';
+import { createLogger, newInstanceId, type Logger } from '@meshgate/config';
+import {
+  QueueGroups,
+  RouterCall,
+  SessionEnded,
+  Subjects,
+  ToUpstream,
+  parseSessionSubject,
+} from '@meshgate/contracts';
+import type { Msg, Subscription } from '@nats-io/nats-core';
+import type { z } from 'zod';
+import type { RouterConfig } from './config';
+import { handleCall } from './call-handler';
+import type { CallContext } from './call-context';
+import { RegistryView } from './registry-view';
+import { Sessions } from './sessions';
+import { ServerRequests } from './server-requests';
+import { ListChangedMethods, upstreamEvents } from './upstream-events';
+import { agentMessages } from './agent-messages';
+import { ConnectionPool } from './upstream/pool';
+import { UpstreamConnection } from './upstream/connection';
+import { createTransport } from './upstream/transports';
+import { RouterVersion } from './version';
+
+/** A running router replica. */
+export interface RouterHandle {
+  instanceId: string;
+  /** Stops the replica; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+/** Starts one router replica. */
+export async function start(config: RouterConfig): Promise<RouterHandle> {
+  const instanceId = config.instanceId ?? newInstanceId('router');
+  const log = createLogger('router', config.logLevel, instanceId);
+  const bus = await Bus.connect({ url: config.natsUrl, name: `meshgate-router-${instanceId}` });
+  try {
+    return await compose(config, instanceId, bus, log);
+  } catch (err) {
+    await bus.close();
+    throw err;
+  }
+}
+
+async function compose(
+  config: RouterConfig,
+  instanceId: string,
+  bus: Bus,
+  log: Logger,
+): Promise<RouterHandle> {
+  const sessions = new Sessions();
+  const publish = (subject: string, message: Record<string, unknown>) => {
+    try {
+      bus.publish(subject, { v: 1, message });
+    } catch (err) {
+      log.warn(
+        { err: err instanceof Error ? err.message : String(err), subject },
+        'message for the agent not published',
+      );
+    }
+  };
+  const serverRequests = new ServerRequests(instanceId, publish, log);
+  const hooks = upstreamEvents({ sessions, serverRequests, publish, log });
+  const pool = new ConnectionPool((def, owner) => {
+    const conn = new UpstreamConnection({
+      def,
+      owner,
+      transports: createTransport,
+      hooks,
+      log: log.child(owner === undefined ? { server: def.name } : { server: def.name, session: owner }),
+      backoffMaxMs: config.restartBackoffMaxMs,
+      version: RouterVersion,
+    });
+    conn.start();
+    return conn;
+  });
+  const registry = new RegistryView();
+  await registry.watch(bus.nc, config.registryBucket, log, (name, def) => {
+    log.info({ server: name, removed: def === undefined }, 'server definition changed');
+    void pool.closeServer(name).then((hadShared) => {
+      const current = registry.get(name);
+      if (hadShared && current && !current.stateful) pool.sharedFor(current);
+    });
+    for (const s of sessions.using(name))
+      for (const method of ListChangedMethods)
+        publish(Subjects.sessionToAgent(s.info.id), { jsonrpc: '2.0', method });
+  });
+  const ctx: CallContext = {
+    instanceId,
+    separator: config.separator,
+    listDeadlineMs: config.listDeadlineMs,
+    registry,
+    pool,
+    sessions,
+    log,
+  };
+  const agent = agentMessages({ sessions, pool, serverRequests, log });
+  const service = await serve(
+    bus,
+    {
+      name: 'meshgate-router',
+      version: RouterVersion,
+      description: 'Meshgate router: upstream MCP connections, federation and namespacing',
+      metadata: { instance: instanceId },
+      onError: (err, endpoint) =>
+        log.error({ err: err instanceof Error ? err.message : String(err), endpoint }, 'router call failed'),
+    },
+    [
+      {
+        name: 'call',
+        subject: Subjects.routerCall,
+        queue: QueueGroups.router,
+        request: RouterCall,
+        handler: (call: RouterCall, c) => handleCall(ctx, call, c.deadline),
+      },
+      {
+        name: 'instance-call',
+        subject: Subjects.routerInstanceCall(instanceId),
+        queue: '',
+        request: RouterCall,
+        handler: (call: RouterCall, c) => handleCall(ctx, call, c.deadline),
+      },
+    ],
+  );
+  const listen = <S extends z.ZodType>(
+    subject: string,
+    schema: S,
+    handle: (payload: z.infer<S>, msg: Msg) => unknown,
+  ): Subscription =>
+    bus.nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err) return log.error({ err: err.message, subject }, 'subscription failed');
+        try {
+          Promise.resolve(handle(decodeJson(schema, msg.data, subject), msg)).catch((e: unknown) =>
+            log.error({ err: String(e), subject }, 'message handling failed'),
+          );
+        } catch (e) {
+          log.warn(
+            { err: e instanceof Error ? e.message : String(e), subject: msg.subject },
+            'bad message ignored',
+          );
+        }
+      },
+    });
+  const subscriptions = [
+    listen(Subjects.routerToUpstream(instanceId), ToUpstream, (p) => agent.answer(p)),
+    listen(Subjects.sessionToUpstreamAll, ToUpstream, (p, msg) => {
+      const sid = parseSessionSubject(msg.subject)?.sessionId;
+      if (sid !== undefined) agent.notification(sid, p);
+    }),
+    listen(Subjects.sessionEndedAll, SessionEnded, (p) => agent.ended(p)),
+  ];
+  log.info({ bucket: config.registryBucket, servers: registry.enabled().length }, 'router started');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    instanceId,
+    stop: () =>
+      (stopping ??= (async () => {
+        await service.stop();
+        for (const s of subscriptions) s.unsubscribe();
+        await registry.stop();
+        serverRequests.clear();
+        await pool.closeAll();
+        await bus.close();
+        log.info('router stopped');
+      })()),
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * The sessions this router replica knows: learned from the calls it serves, forgotten when the session
+ * ends. Holds what the replica keeps per session in memory only (ADR 001): the session's info and log level.
+ */
+import type { SessionInfo } from '@meshgate/contracts';
+import type { LoggingLevel } from '@meshgate/mcp';
+
+/** What the replica keeps of one session. */
+export interface SessionState {
+  info: SessionInfo;
+  /** The level the agent set with logging/setLevel; messages below it are not relayed. */
+  level: LoggingLevel | undefined;
+}
+
+/** The sessions known to this replica, by id. */
+export class Sessions {
+  private readonly byId = new Map<string, SessionState>();
+
+  /** Records (or refreshes) a session from the info a call carries. */
+  remember(info: SessionInfo): SessionState {
+    const known = this.byId.get(info.id);
+    if (known) {
+      known.info = info;
+      return known;
+    }
+    const state: SessionState = { info, level: undefined };
+    this.byId.set(info.id, state);
+    return state;
+  }
+
+  get(id: string): SessionState | undefined {
+    return this.byId.get(id);
+  }
+
+  forget(id: string): boolean {
+    return this.byId.delete(id);
+  }
+
+  /** The sessions that reach `server`: every federated session and those of its own endpoint. */
+  using(server: string): SessionState[] {
+    return [...this.byId.values()].filter((s) => reaches(s.info, server));
+  }
+}
+
+/** True when a session's target includes `server`. */
+export function reaches(info: SessionInfo, server: string): boolean {
+  return info.target.kind === 'federated' || info.target.server === server;
+}

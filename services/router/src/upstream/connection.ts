@@ -1,0 +1,292 @@
+/**
+ * One connection to one upstream server: its life cycle (transport start, initialize handshake, restart
+ * with exponential backoff after a crash or an expired session, stop) and the raw JSON-RPC relay on top
+ * of it. Requests never reject: every failure becomes a JSON-RPC error outcome (-32001 when the upstream
+ * is unavailable). Messages from the upstream are attributed and handed to the router's hooks.
+ */
+import {
+  classify,
+  type JsonRpcErrorObject,
+  type JsonRpcId,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type ServerDefinition,
+} from '@meshgate/contracts';
+import type { Logger } from '@meshgate/config';
+import { ListCapabilities, listChangedKinds, type ListItem, type ListKind } from '@meshgate/mcp';
+import { RelayTable, type CallOrigin, type Outcome, type Pending } from './relay-table';
+import { attribute, type Attribution } from './attribution';
+import { ListCache, fetchAllPages } from './list-cache';
+import { SubscriptionBook } from './subscription-book';
+import { SessionExpiredError, type TransportFactory, type UpstreamTransport } from './transport';
+import { Lifecycle, type LifecycleEvents } from './lifecycle';
+import { handshake } from './handshake';
+
+/** What a connection reports to the router. */
+export interface ConnectionHooks {
+  serverRequest(conn: UpstreamConnection, request: JsonRpcRequest, attribution: Attribution): void;
+  notification(conn: UpstreamConnection, notification: JsonRpcNotification, attribution: Attribution): void;
+  /** The upstream was initialised again after it had been up (its lists may have changed). */
+  reconnected(conn: UpstreamConnection): void;
+  /** The transport went away; server-to-client requests it issued can no longer be answered. */
+  down(conn: UpstreamConnection, reason: string): void;
+}
+
+/** Everything a connection is built from. */
+export interface ConnectionOptions {
+  def: ServerDefinition;
+  /** The session owning this connection (stateful servers); absent for a shared connection. */
+  owner: string | undefined;
+  transports: TransportFactory;
+  hooks: ConnectionHooks;
+  log: Logger;
+  backoffMaxMs: number;
+  /** The gateway version sent as clientInfo.version. */
+  version: string;
+}
+
+/** The JSON-RPC code answered to a call the agent cancelled. */
+export const RequestCancelledCode = -32800;
+
+/** One upstream connection: shared by every session, or owned by one session of a stateful server. */
+export class UpstreamConnection {
+  readonly def: ServerDefinition;
+  readonly owner: string | undefined;
+  readonly subscriptions = new SubscriptionBook();
+  private readonly table = new RelayTable();
+  private readonly lists: ListCache;
+  private readonly lifecycle: Lifecycle;
+  private transport: UpstreamTransport | undefined;
+  private initResult: Record<string, unknown> | undefined;
+  /** The log level last set upstream through this connection; re-sent after re-initialisation. */
+  logLevel: string | undefined;
+
+  constructor(private readonly opts: ConnectionOptions) {
+    this.def = opts.def;
+    this.owner = opts.owner;
+    this.lists = new ListCache((kind, deadline) => this.fetchList(kind, deadline));
+    this.lifecycle = new Lifecycle({
+      log: opts.log,
+      backoffMaxMs: opts.backoffMaxMs,
+      connect: (events) => this.connect(events),
+      ready: (reconnected) => this.onReady(reconnected),
+      down: (reason, stopping) => this.onDown(reason, stopping),
+    });
+  }
+
+  get server(): string {
+    return this.def.name;
+  }
+
+  /** The upstream's InitializeResult of the current (or last) handshake. */
+  get initializeResult(): Record<string, unknown> | undefined {
+    return this.initResult;
+  }
+
+  /** Starts connecting in the background. */
+  start(): void {
+    this.lifecycle.start();
+  }
+
+  /** Stops for good: fails calls in flight, closes the transport (kills a stdio child). */
+  stop(): Promise<void> {
+    return this.lifecycle.stop();
+  }
+
+  /** Waits (at most `timeoutMs`) until the upstream is initialised; throws why it is not. */
+  whenReady(timeoutMs: number): Promise<void> {
+    return this.lifecycle.whenReady(Date.now() + timeoutMs);
+  }
+
+  /** Relays one request upstream; the outcome is the upstream's answer or a gateway error. */
+  async request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    origin: CallOrigin | undefined,
+    timeoutMs: number,
+  ): Promise<Outcome> {
+    const deadline = Date.now() + timeoutMs;
+    try {
+      await this.lifecycle.whenReady(deadline);
+    } catch (err) {
+      return this.unavailable(errorText(err));
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) return { error: { code: -32003, message: `${method}: no answer within ${timeoutMs} ms` } };
+    return this.exchange(this.transport, method, params, origin, left);
+  }
+
+  /** Sends a notification upstream when connected (dropped otherwise: it belongs to the old upstream session). */
+  notify(method: string, params?: Record<string, unknown>): void {
+    this.transport?.send({ jsonrpc: '2.0', method, ...(params ? { params } : {}) }).catch((err: unknown) => {
+      this.opts.log.debug({ err: errorText(err), method }, 'notification not delivered upstream');
+    });
+  }
+
+  /** Answers a server-to-client request of the upstream with its own id. */
+  respond(id: JsonRpcId, outcome: Outcome): void {
+    this.transport?.send({ jsonrpc: '2.0', id, ...outcome }).catch((err: unknown) => {
+      this.opts.log.debug({ err: errorText(err) }, 'answer not delivered upstream');
+    });
+  }
+
+  /** Cancels the agent call `agentId` of a session if it is in flight here; true when it was. */
+  cancelCall(sessionId: string, agentId: JsonRpcId, reason: string | undefined): boolean {
+    const p = this.table.findCall(sessionId, agentId);
+    if (!p) return false;
+    this.notify('notifications/cancelled', { requestId: p.id, ...(reason ? { reason } : {}) });
+    return this.table.settle(p.id, { error: { code: RequestCancelledCode, message: 'request cancelled' } });
+  }
+
+  /** Forgets a session: cancels its calls and releases its resource subscriptions. */
+  dropSession(sessionId: string): void {
+    for (const p of this.table.all())
+      if (p.origin?.sessionId === sessionId) this.cancelCall(sessionId, p.origin.agentId, 'session ended');
+    for (const uri of this.subscriptions.dropSession(sessionId))
+      this.background('resources/unsubscribe', { uri });
+  }
+
+  /** The whole list of `kind` (cached); rejects when the upstream cannot give it by `deadline`. */
+  list(kind: ListKind, deadline: number): Promise<ListItem[]> {
+    return this.lists.get(kind, deadline);
+  }
+
+  private async connect(events: LifecycleEvents): Promise<void> {
+    const transport = this.opts.transports(
+      this.def,
+      {
+        message: (m, related) => {
+          if (!events.isCurrent()) return;
+          try {
+            this.receive(m, related);
+          } catch (err) {
+            this.opts.log.error({ err: errorText(err) }, 'upstream message handling failed');
+          }
+        },
+        closed: (reason) => events.closed(reason),
+      },
+      this.opts.log,
+    );
+    this.transport = transport;
+    this.initResult = await handshake(
+      transport,
+      (method, params, ms) => this.exchange(transport, method, params, undefined, ms),
+      this.def.timeoutMs,
+      this.opts.version,
+    );
+  }
+
+  private onReady(reconnected: boolean): void {
+    this.opts.log.info(
+      { protocolVersion: this.initResult?.['protocolVersion'], reconnected },
+      'upstream ready',
+    );
+    this.lists.invalidate();
+    if (this.logLevel !== undefined) this.background('logging/setLevel', { level: this.logLevel });
+    for (const uri of this.subscriptions.uris()) this.background('resources/subscribe', { uri });
+    for (const p of this.table.all()) {
+      if (!p.parked) continue;
+      p.parked = false;
+      this.transmit(p, this.transport);
+    }
+    if (reconnected) this.opts.hooks.reconnected(this);
+  }
+
+  private async onDown(reason: string, stopping: boolean): Promise<void> {
+    const transport = this.transport;
+    this.transport = undefined;
+    this.lists.invalidate();
+    this.table.settleAll(this.unavailable(reason), (p) => p.parked && !stopping);
+    this.opts.hooks.down(this, reason);
+    await transport
+      ?.close()
+      .catch((err: unknown) => this.opts.log.warn({ err: errorText(err) }, 'upstream close failed'));
+  }
+
+  private exchange(
+    transport: UpstreamTransport | undefined,
+    method: string,
+    params: Record<string, unknown> | undefined,
+    origin: CallOrigin | undefined,
+    timeoutMs: number,
+  ): Promise<Outcome> {
+    const { pending, outcome } = this.table.open(method, params, origin, timeoutMs, (p) =>
+      this.notify('notifications/cancelled', { requestId: p.id, reason: 'timeout' }),
+    );
+    this.transmit(pending, transport);
+    return outcome;
+  }
+
+  private transmit(p: Pending, transport: UpstreamTransport | undefined): void {
+    if (!transport) {
+      this.table.settle(p.id, this.unavailable('not connected'));
+      return;
+    }
+    transport.send(p.message, p.abort.signal).catch((err: unknown) => {
+      if (err instanceof SessionExpiredError && !p.retried && this.table.get(p.id)) {
+        p.parked = true;
+        p.retried = true;
+        return;
+      }
+      this.table.settle(p.id, this.unavailable(errorText(err)));
+    });
+  }
+
+  private receive(raw: unknown, related: JsonRpcId | undefined): void {
+    const c = classify(raw);
+    if (c.kind === 'response') {
+      const m = c.message as {
+        id: JsonRpcId | null;
+        result?: Record<string, unknown>;
+        error?: JsonRpcErrorObject;
+      };
+      this.table.settle(m.id, m.error ? { error: m.error } : { result: m.result ?? {} });
+    } else if (c.kind === 'request') {
+      this.opts.hooks.serverRequest(this, c.message, this.attribution(related));
+    } else if (c.kind === 'notification') {
+      this.onNotification(c.message, related);
+    } else {
+      this.opts.log.warn({ reason: c.reason }, 'upstream sent an invalid JSON-RPC message');
+    }
+  }
+
+  private onNotification(n: JsonRpcNotification, related: JsonRpcId | undefined): void {
+    if (n.method === 'notifications/progress') {
+      const p = this.table.byToken(n.params?.['progressToken']);
+      if (!p?.origin || p.agentToken === undefined) return;
+      const params = { ...n.params, progressToken: p.agentToken };
+      this.opts.hooks.notification(this, { ...n, params }, { kind: 'call', origin: p.origin });
+      return;
+    }
+    this.lists.invalidate(listChangedKinds(n.method));
+    this.opts.hooks.notification(this, n, this.attribution(related));
+  }
+
+  private attribution(related: JsonRpcId | undefined): Attribution {
+    const exact = related === undefined ? undefined : (this.table.get(related)?.origin ?? null);
+    return attribute(exact, this.owner, this.table.origins());
+  }
+
+  private async fetchList(kind: ListKind, deadline: number): Promise<ListItem[]> {
+    await this.lifecycle.whenReady(deadline);
+    const capabilities = this.initResult?.['capabilities'] as Record<string, unknown> | undefined;
+    if (capabilities?.[ListCapabilities[kind]] === undefined) return [];
+    return fetchAllPages(kind, (method, params, ms) => this.request(method, params, undefined, ms), deadline);
+  }
+
+  /** A request of the gateway's own whose failure is only logged. */
+  private background(method: string, params: Record<string, unknown>): void {
+    void this.request(method, params, undefined, this.def.timeoutMs).then((out) => {
+      if ('error' in out)
+        this.opts.log.warn({ method, err: out.error.message }, 'upstream refused a gateway request');
+    });
+  }
+
+  private unavailable(reason: string): Outcome {
+    return { error: { code: -32001, message: `upstream ${this.def.name} unavailable: ${reason}` } };
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,88 @@
+/**
+ * The router replica's upstream connections: one shared connection per server, or one per (server,
+ * session) for `stateful` servers. Connections are created on first use and start connecting at once.
+ */
+import type { ServerDefinition } from '@meshgate/contracts';
+import type { UpstreamConnection } from './connection';
+
+/** Builds (and starts) the connection for a definition, owned by `owner` for a stateful server. */
+export type ConnectionFactory = (def: ServerDefinition, owner: string | undefined) => UpstreamConnection;
+
+/** The open upstream connections of one replica. */
+export class ConnectionPool {
+  private readonly shared = new Map<string, UpstreamConnection>();
+  /** server -> session -> connection. */
+  private readonly owned = new Map<string, Map<string, UpstreamConnection>>();
+
+  constructor(private readonly create: ConnectionFactory) {}
+
+  /** The connection `sessionId` uses for `def`: its own for a stateful server, else the shared one. */
+  connectionFor(def: ServerDefinition, sessionId: string): UpstreamConnection {
+    if (!def.stateful) return this.sharedFor(def);
+    const bySession = this.owned.get(def.name) ?? new Map<string, UpstreamConnection>();
+    this.owned.set(def.name, bySession);
+    let conn = bySession.get(sessionId);
+    if (!conn) {
+      conn = this.create(def, sessionId);
+      bySession.set(sessionId, conn);
+    }
+    return conn;
+  }
+
+  /** The shared connection of a server that is not stateful. */
+  sharedFor(def: ServerDefinition): UpstreamConnection {
+    let conn = this.shared.get(def.name);
+    if (!conn) {
+      conn = this.create(def, undefined);
+      this.shared.set(def.name, conn);
+    }
+    return conn;
+  }
+
+  /** Every open connection. */
+  all(): UpstreamConnection[] {
+    return [...this.shared.values(), ...[...this.owned.values()].flatMap((m) => [...m.values()])];
+  }
+
+  /** The open connections a session talks through: its own ones and the shared ones of `servers`. */
+  connectionsOf(sessionId: string, servers: (server: string) => boolean): UpstreamConnection[] {
+    const own = [...this.owned.values()].flatMap((m) => {
+      const c = m.get(sessionId);
+      return c ? [c] : [];
+    });
+    return [...[...this.shared.values()].filter((c) => servers(c.server)), ...own];
+  }
+
+  /**
+   * Removes every connection of a server at once (new calls get new connections) and stops them;
+   * resolves to whether a shared connection existed.
+   */
+  async closeServer(name: string): Promise<boolean> {
+    const shared = this.shared.get(name);
+    const owned = [...(this.owned.get(name)?.values() ?? [])];
+    this.shared.delete(name);
+    this.owned.delete(name);
+    const closing = shared ? [shared, ...owned] : owned;
+    await Promise.all(closing.map((c) => c.stop()));
+    return shared !== undefined;
+  }
+
+  /** Removes and stops the connections a session owns. */
+  async closeSession(sessionId: string): Promise<void> {
+    const closing: UpstreamConnection[] = [];
+    for (const bySession of this.owned.values()) {
+      const conn = bySession.get(sessionId);
+      if (conn) closing.push(conn);
+      bySession.delete(sessionId);
+    }
+    await Promise.all(closing.map((c) => c.stop()));
+  }
+
+  /** Stops every connection. */
+  async closeAll(): Promise<void> {
+    const all = this.all();
+    this.shared.clear();
+    this.owned.clear();
+    await Promise.all(all.map((c) => c.stop()));
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * A lean Streamable HTTP client (MCP 2025-03-26 and later) written on fetch. Every message is a POST;
+ * a request's answer comes as JSON or as an SSE stream, and every message on that stream is reported as
+ * related to that request, which is how server-to-client requests are attributed exactly. A stream that
+ * ends early is resumed with GET + Last-Event-ID. The GET stream carries unsolicited messages; DELETE ends
+ * the upstream session on close; a 404 for a known session means it expired and the connection re-initialises.
+ */
+import type { Logger } from '@meshgate/config';
+import type { HttpServer, JsonRpcId, JsonRpcMessage, JsonRpcRequest } from '@meshgate/contracts';
+import type { EventSourceMessage } from 'eventsource-parser';
+import { readEventStream, type StreamEnd } from './sse-reader';
+import { baseHeaders, discard, errorInBody, eventMessages, isEventStream, sleep } from './http-common';
+import { parseJson, SessionExpiredError, type TransportEvents, type UpstreamTransport } from './transport';
+
+const MaxResumes = 5;
+const MaxGetBackoffMs = 30_000;
+
+/** The transport of `streamable-http` definitions. */
+export class StreamableHttpTransport implements UpstreamTransport {
+  private sessionId: string | undefined;
+  private protocolVersion: string | undefined;
+  private readonly abort = new AbortController();
+  private expired = false;
+
+  constructor(
+    private readonly def: HttpServer,
+    private readonly events: TransportEvents,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {}
+
+  async send(message: JsonRpcMessage, signal?: AbortSignal): Promise<void> {
+    const combined = signal ? AbortSignal.any([this.abort.signal, signal]) : this.abort.signal;
+    const res = await fetch(this.def.url, {
+      method: 'POST',
+      headers: this.headers({
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      }),
+      body: JSON.stringify(message),
+      signal: combined,
+    });
+    if (res.status === 404 && this.sessionId !== undefined) {
+      await discard(res);
+      this.expire();
+      throw new SessionExpiredError();
+    }
+    const request = 'method' in message && 'id' in message ? (message as JsonRpcRequest) : undefined;
+    const id = request?.id;
+    if (request === undefined || id === undefined) {
+      await discard(res);
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      return;
+    }
+    if (request.method === 'initialize') this.sessionId = res.headers.get('mcp-session-id') ?? undefined;
+    if (!res.ok) return this.failed(res, id);
+    if (isEventStream(res) && res.body) return this.readAnswer(res.body, id, combined);
+    const body = parseJson(await res.text());
+    const answered = body !== undefined && this.deliverAll(Array.isArray(body) ? body : [body], id);
+    if (!answered) throw new Error(`HTTP ${res.status} without a JSON-RPC response`);
+  }
+
+  initialized(protocolVersion: string): void {
+    this.protocolVersion = protocolVersion;
+    void this.listen();
+  }
+
+  async close(): Promise<void> {
+    if (this.abort.signal.aborted) return;
+    this.abort.abort();
+    if (this.sessionId === undefined || this.expired) return;
+    await fetch(this.def.url, {
+      method: 'DELETE',
+      headers: this.headers({}),
+      signal: AbortSignal.timeout(2000),
+    })
+      .then(discard)
+      .catch((err: unknown) => this.log.debug({ err: String(err) }, 'upstream DELETE failed'));
+  }
+
+  private headers(own: Record<string, string>): Record<string, string> {
+    return {
+      ...baseHeaders(this.def.headers),
+      ...own,
+      ...(this.sessionId !== undefined ? { 'mcp-session-id': this.sessionId } : {}),
+      ...(this.protocolVersion !== undefined ? { 'mcp-protocol-version': this.protocolVersion } : {}),
+    };
+  }
+
+  /** An HTTP error answer: a JSON-RPC error body becomes the request's error, anything else a failure. */
+  private async failed(res: Response, id: JsonRpcId): Promise<void> {
+    const error = errorInBody(await res.text());
+    if (!error) throw new Error(`HTTP ${res.status}`);
+    this.events.message({ jsonrpc: '2.0', id, error }, id);
+  }
+
+  /** Reads the SSE answer of request `id`, resuming it by GET while it ended before the response. */
+  private async readAnswer(
+    body: ReadableStream<Uint8Array>,
+    id: JsonRpcId,
+    signal: AbortSignal,
+  ): Promise<void> {
+    let answered = false;
+    const onEvent = (event: EventSourceMessage) => {
+      if (this.deliverEvent(event, id)) answered = true;
+    };
+    let end: StreamEnd = await readEventStream(body, onEvent, signal);
+    for (let attempt = 0; !answered && end.lastEventId !== undefined && attempt < MaxResumes; attempt++) {
+      if (!(await sleep(end.retryMs ?? 1000, signal))) break;
+      const res = await this.get(end.lastEventId, signal);
+      if (!res.ok || !res.body || !isEventStream(res)) {
+        await discard(res);
+        break;
+      }
+      const next = await readEventStream(res.body, onEvent, signal);
+      end = { lastEventId: next.lastEventId ?? end.lastEventId, retryMs: next.retryMs ?? end.retryMs };
+    }
+    if (!answered) throw new Error('the response stream ended before the response');
+  }
+
+  /** The GET stream of unsolicited messages, reopened after it ends until the transport closes. */
+  private async listen(): Promise<void> {
+    const signal = this.abort.signal;
+    let lastEventId: string | undefined;
+    let retryMs: number | undefined;
+    for (let failures = 0; !signal.aborted && !this.expired;) {
+      try {
+        const res = await this.get(lastEventId, signal);
+        if (res.status === 405 || res.status === 404) {
+          await discard(res);
+          if (res.status === 404) this.expire();
+          return;
+        }
+        if (!res.ok || !res.body || !isEventStream(res)) {
+          await discard(res);
+          throw new Error(`HTTP ${res.status}`);
+        }
+        failures = 0;
+        const end = await readEventStream(res.body, (event) => this.deliverEvent(event, undefined), signal);
+        lastEventId = end.lastEventId ?? lastEventId;
+        retryMs = end.retryMs ?? retryMs;
+      } catch (err) {
+        if (signal.aborted) return;
+        failures++;
+        this.log.debug({ err: String(err) }, 'upstream GET stream failed');
+      }
+      await sleep(Math.min(MaxGetBackoffMs, (retryMs ?? 1000) * 2 ** failures), signal);
+    }
+  }
+
+  private get(lastEventId: string | undefined, signal: AbortSignal): Promise<Response> {
+    const own: Record<string, string> = { accept: 'text/event-stream' };
+    if (lastEventId !== undefined) own['last-event-id'] = lastEventId;
+    return fetch(this.def.url, { method: 'GET', headers: this.headers(own), signal });
+  }
+
+  /** Delivers the messages of one event; true when one of them is the response to `related`. */
+  private deliverEvent(event: EventSourceMessage, related: JsonRpcId | undefined): boolean {
+    const messages = eventMessages(event);
+    if (messages === null) {
+      this.log.warn({ data: event.data.slice(0, 200) }, 'upstream sent an event that is not JSON');
+      return false;
+    }
+    return this.deliverAll(messages, related);
+  }
+
+  private deliverAll(messages: unknown[], related: JsonRpcId | undefined): boolean {
+    let answered = false;
+    for (const m of messages) {
+      if (related !== undefined && isResponseTo(m, related)) answered = true;
+      this.events.message(m, related);
+    }
+    return answered;
+  }
+
+  private expire(): void {
+    if (this.expired) return;
+    this.expired = true;
+    this.events.closed('upstream session expired');
+  }
+}
+
+function isResponseTo(message: unknown, id: JsonRpcId): boolean {
+  if (typeof message !== 'object' || message === null) return false;
+  const m = message as Record<string, unknown>;
+  return m['id'] === id && ('result' in m || 'error' in m);
+}

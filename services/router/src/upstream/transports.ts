@@ -1,0 +1,19 @@
+/**
+ * Chooses the transport of a definition: the one factory the connection pool is given in production.
+ */
+import type { TransportFactory } from './transport';
+import { StdioTransport } from './stdio-transport';
+import { StreamableHttpTransport } from './streamable-http-transport';
+import { LegacySseTransport } from './legacy-sse-transport';
+
+/** Builds the transport a definition names. */
+export const createTransport: TransportFactory = (def, events, log) => {
+  switch (def.transport) {
+    case 'stdio':
+      return new StdioTransport(def, events, log);
+    case 'streamable-http':
+      return new StreamableHttpTransport(def, events, log);
+    case 'sse':
+      return new LegacySseTransport(def, events, log);
+  }
+};
