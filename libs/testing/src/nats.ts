@@ -61,6 +61,17 @@ function tcpSocketAnswers(path: string): Promise<boolean> {
   });
 }
 
+/** The nats-server to spawn: NATS_SERVER_BIN, else the one on PATH, else Debian's /usr/sbin one. */
+export function natsServerBinary(): string {
+  const explicit = process.env['NATS_SERVER_BIN'];
+  if (explicit) return explicit;
+  const onPath = (process.env['PATH'] ?? '')
+    .split(':')
+    .filter((dir) => dir.length > 0)
+    .some((dir) => existsSync(join(dir, 'nats-server')));
+  return onPath || !existsSync('/usr/sbin/nats-server') ? 'nats-server' : '/usr/sbin/nats-server';
+}
+
 /** A NATS server process with JetStream in a temporary directory, on a free loopback port. */
 export interface SpawnedNats {
   url: string;
@@ -72,12 +83,15 @@ export interface SpawnedNats {
 export async function spawnNats(opts: { port?: number; storeDir?: string; args?: string[] } = {}): Promise<SpawnedNats> {
   const port = opts.port ?? (await freePort());
   const storeDir = opts.storeDir ?? mkdtempSync(join(tmpdir(), 'mg-nats-'));
-  const bin = process.env['NATS_SERVER_BIN'] ?? 'nats-server';
+  const bin = natsServerBinary();
   const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir, ...(opts.args ?? [])], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  let spawnError: Error | undefined;
+  child.once('error', (err) => (spawnError = err));
   const started = Date.now();
   while (!(await tcpAnswers('127.0.0.1', port, 200))) {
+    if (spawnError) throw new Error(`cannot run ${bin}: ${spawnError.message}`);
     if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}`);
     if (Date.now() - started > 10_000) {
       child.kill('SIGKILL');
