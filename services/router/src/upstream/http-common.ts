@@ -5,6 +5,7 @@
 import type { EventSourceMessage } from 'eventsource-parser';
 import type { JsonRpcErrorObject } from '@meshgate/contracts';
 import { parseJson } from './transport';
+import type { HttpAnswer } from './http-request';
 
 /** The definition's headers with lower-cased names, so the transport's own headers replace any same-named one. */
 export function baseHeaders(configured: Record<string, string>): Record<string, string> {
@@ -35,8 +36,8 @@ export function errorInBody(body: string): JsonRpcErrorObject | undefined {
 }
 
 /** True when the response carries an event stream. */
-export function isEventStream(res: Response): boolean {
-  return (res.headers.get('content-type') ?? '').toLowerCase().includes('text/event-stream');
+export function isEventStream(res: HttpAnswer): boolean {
+  return (res.header('content-type') ?? '').toLowerCase().includes('text/event-stream');
 }
 
 /** Waits `ms`, or less when `signal` aborts (then resolves false). */
@@ -56,6 +57,6 @@ export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
 }
 
 /** Drops a body nobody reads, so the connection can be reused. */
-export async function discard(res: Response): Promise<void> {
-  await res.body?.cancel().catch(() => undefined);
+export function discard(res: HttpAnswer): void {
+  res.discard();
 }

@@ -9,6 +9,7 @@ import type { EventSourceMessage } from 'eventsource-parser';
 import { readEventStream } from './sse-reader';
 import { baseHeaders, discard, eventMessages, isEventStream } from './http-common';
 import type { TransportEvents, UpstreamTransport } from './transport';
+import { httpRequest } from './http-request';
 
 /** The transport of `sse` definitions. */
 export class LegacySseTransport implements UpstreamTransport {
@@ -25,13 +26,13 @@ export class LegacySseTransport implements UpstreamTransport {
   ) {}
 
   async start(): Promise<void> {
-    const res = await fetch(this.def.url, {
+    const res = await httpRequest(this.def.url, {
       method: 'GET',
       headers: { ...baseHeaders(this.def.headers), accept: 'text/event-stream' },
       signal: this.abort.signal,
     });
-    if (!res.ok || !res.body || !isEventStream(res)) {
-      await discard(res);
+    if (!res.ok || !isEventStream(res)) {
+      discard(res);
       throw new Error(`event stream answered HTTP ${res.status}`);
     }
     const endpoint = new Promise<URL>((resolve, reject) => {
@@ -47,13 +48,13 @@ export class LegacySseTransport implements UpstreamTransport {
 
   async send(message: JsonRpcMessage, signal?: AbortSignal): Promise<void> {
     if (!this.endpoint) throw new Error('no endpoint announced');
-    const res = await fetch(this.endpoint, {
+    const res = await httpRequest(this.endpoint, {
       method: 'POST',
       headers: { ...baseHeaders(this.def.headers), 'content-type': 'application/json' },
       body: JSON.stringify(message),
       signal: signal ? AbortSignal.any([this.abort.signal, signal]) : this.abort.signal,
     });
-    await discard(res);
+    discard(res);
     if (!res.ok) throw new Error(`POST answered HTTP ${res.status}`);
   }
 

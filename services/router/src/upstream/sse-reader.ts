@@ -2,6 +2,7 @@
  * Reads a `text/event-stream` body (eventsource-parser) for the two HTTP transports: each event is handed
  * over as it arrives; the last event id and the server's `retry` hint are kept for resuming the stream.
  */
+import type { Readable } from 'node:stream';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 
 /** What is left after a stream ended: where to resume it and how long the server asked to wait first. */
@@ -15,7 +16,7 @@ const MaxEventBytes = 32 * 1024 * 1024;
 
 /** Reads `body` to its end (or until `signal` aborts), calling `onEvent` for every event. */
 export async function readEventStream(
-  body: ReadableStream<Uint8Array>,
+  body: Readable,
   onEvent: (event: EventSourceMessage) => void,
   signal?: AbortSignal,
 ): Promise<StreamEnd> {
@@ -35,22 +36,18 @@ export async function readEventStream(
     },
   });
   const decoder = new TextDecoder();
-  const reader = body.getReader();
-  const abort = () => void reader.cancel().catch(() => undefined);
+  const abort = () => body.destroy();
   signal?.addEventListener('abort', abort, { once: true });
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parser.feed(decoder.decode(value, { stream: true }));
+    for await (const chunk of body as AsyncIterable<Uint8Array>) {
+      parser.feed(decoder.decode(chunk, { stream: true }));
       if (failure) throw failure;
     }
   } catch (err) {
-    await reader.cancel().catch(() => undefined);
+    body.destroy();
     throw err;
   } finally {
     signal?.removeEventListener('abort', abort);
-    reader.releaseLock();
   }
   return end;
 }

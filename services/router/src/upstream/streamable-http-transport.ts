@@ -1,5 +1,5 @@
 /**
- * A lean Streamable HTTP client (MCP 2025-03-26 and later) written on fetch. Every message is a POST;
+ * A lean Streamable HTTP client (MCP 2025-03-26 and later) on keep-alive node:http. Every message is a POST;
  * a request's answer comes as JSON or as an SSE stream, and every message on that stream is reported as
  * related to that request, which is how server-to-client requests are attributed exactly. A stream that
  * ends early is resumed with GET + Last-Event-ID. The GET stream carries unsolicited messages; DELETE ends
@@ -10,6 +10,7 @@ import type { HttpServer, JsonRpcId, JsonRpcMessage, JsonRpcRequest } from '@mes
 import type { EventSourceMessage } from 'eventsource-parser';
 import { readEventStream, type StreamEnd } from './sse-reader';
 import { baseHeaders, discard, errorInBody, eventMessages, isEventStream, sleep } from './http-common';
+import { httpRequest, type HttpAnswer } from './http-request';
 import { parseJson, SessionExpiredError, type TransportEvents, type UpstreamTransport } from './transport';
 
 const MaxResumes = 5;
@@ -32,7 +33,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
 
   async send(message: JsonRpcMessage, signal?: AbortSignal): Promise<void> {
     const combined = signal ? AbortSignal.any([this.abort.signal, signal]) : this.abort.signal;
-    const res = await fetch(this.def.url, {
+    const res = await httpRequest(this.def.url, {
       method: 'POST',
       headers: this.headers({
         'content-type': 'application/json',
@@ -42,20 +43,20 @@ export class StreamableHttpTransport implements UpstreamTransport {
       signal: combined,
     });
     if (res.status === 404 && this.sessionId !== undefined) {
-      await discard(res);
+      discard(res);
       this.expire();
       throw new SessionExpiredError();
     }
     const request = 'method' in message && 'id' in message ? (message as JsonRpcRequest) : undefined;
     const id = request?.id;
     if (request === undefined || id === undefined) {
-      await discard(res);
+      discard(res);
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       return;
     }
-    if (request.method === 'initialize') this.sessionId = res.headers.get('mcp-session-id') ?? undefined;
+    if (request.method === 'initialize') this.sessionId = res.header('mcp-session-id');
     if (!res.ok) return this.failed(res, id);
-    if (isEventStream(res) && res.body) return this.readAnswer(res.body, id, combined);
+    if (isEventStream(res)) return this.readAnswer(res.body, id, combined);
     const body = parseJson(await res.text());
     const answered = body !== undefined && this.deliverAll(Array.isArray(body) ? body : [body], id);
     if (!answered) throw new Error(`HTTP ${res.status} without a JSON-RPC response`);
@@ -70,11 +71,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
     if (this.abort.signal.aborted) return;
     this.abort.abort();
     if (this.sessionId === undefined || this.expired) return;
-    await fetch(this.def.url, {
-      method: 'DELETE',
-      headers: this.headers({}),
-      signal: AbortSignal.timeout(2000),
-    })
+    await httpRequest(this.def.url, { method: 'DELETE', headers: this.headers({}), timeoutMs: 2000 })
       .then(discard)
       .catch((err: unknown) => this.log.debug({ err: String(err) }, 'upstream DELETE failed'));
   }
@@ -89,18 +86,14 @@ export class StreamableHttpTransport implements UpstreamTransport {
   }
 
   /** An HTTP error answer: a JSON-RPC error body becomes the request's error, anything else a failure. */
-  private async failed(res: Response, id: JsonRpcId): Promise<void> {
+  private async failed(res: HttpAnswer, id: JsonRpcId): Promise<void> {
     const error = errorInBody(await res.text());
     if (!error) throw new Error(`HTTP ${res.status}`);
     this.events.message({ jsonrpc: '2.0', id, error }, id);
   }
 
   /** Reads the SSE answer of request `id`, resuming it by GET while it ended before the response. */
-  private async readAnswer(
-    body: ReadableStream<Uint8Array>,
-    id: JsonRpcId,
-    signal: AbortSignal,
-  ): Promise<void> {
+  private async readAnswer(body: HttpAnswer['body'], id: JsonRpcId, signal: AbortSignal): Promise<void> {
     let answered = false;
     const onEvent = (event: EventSourceMessage) => {
       if (this.deliverEvent(event, id)) answered = true;
@@ -109,8 +102,8 @@ export class StreamableHttpTransport implements UpstreamTransport {
     for (let attempt = 0; !answered && end.lastEventId !== undefined && attempt < MaxResumes; attempt++) {
       if (!(await sleep(end.retryMs ?? 1000, signal))) break;
       const res = await this.get(end.lastEventId, signal);
-      if (!res.ok || !res.body || !isEventStream(res)) {
-        await discard(res);
+      if (!res.ok || !isEventStream(res)) {
+        discard(res);
         break;
       }
       const next = await readEventStream(res.body, onEvent, signal);
@@ -128,12 +121,12 @@ export class StreamableHttpTransport implements UpstreamTransport {
       try {
         const res = await this.get(lastEventId, signal);
         if (res.status === 405 || res.status === 404) {
-          await discard(res);
+          discard(res);
           if (res.status === 404) this.expire();
           return;
         }
-        if (!res.ok || !res.body || !isEventStream(res)) {
-          await discard(res);
+        if (!res.ok || !isEventStream(res)) {
+          discard(res);
           throw new Error(`HTTP ${res.status}`);
         }
         failures = 0;
@@ -149,10 +142,10 @@ export class StreamableHttpTransport implements UpstreamTransport {
     }
   }
 
-  private get(lastEventId: string | undefined, signal: AbortSignal): Promise<Response> {
+  private get(lastEventId: string | undefined, signal: AbortSignal): Promise<HttpAnswer> {
     const own: Record<string, string> = { accept: 'text/event-stream' };
     if (lastEventId !== undefined) own['last-event-id'] = lastEventId;
-    return fetch(this.def.url, { method: 'GET', headers: this.headers(own), signal });
+    return httpRequest(this.def.url, { method: 'GET', headers: this.headers(own), signal });
   }
 
   /** Delivers the messages of one event; true when one of them is the response to `related`. */
