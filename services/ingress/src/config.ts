@@ -40,6 +40,7 @@ const IngressEnv = z.object({
   MESHGATE_MAX_STREAMS_PER_SESSION: Int(1, 10_000, 32),
   MESHGATE_SSE_KEEPALIVE_MS: Int(100, 300_000, 15_000),
   MESHGATE_SSE_RETRY_MS: Int(0, 600_000, 1000),
+  MESHGATE_ROUTER_PROBE_MS: Int(50, 60_000, 1000),
 });
 
 /** The validated configuration of one ingress instance (see README for each variable). */
@@ -66,6 +67,8 @@ export const IngressConfig = z.object({
   maxStreamsPerSession: z.number().int(),
   keepAliveMs: z.number().int(),
   retryMs: z.number().int(),
+  /** How often a router replica holding calls of this replica is probed (router-liveness.ts). */
+  routerProbeMs: z.number().int(),
 });
 export type IngressConfig = z.infer<typeof IngressConfig>;
 
@@ -92,5 +95,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): IngressConfig 
     maxStreamsPerSession: e.MESHGATE_MAX_STREAMS_PER_SESSION,
     keepAliveMs: e.MESHGATE_SSE_KEEPALIVE_MS,
     retryMs: e.MESHGATE_SSE_RETRY_MS,
+    routerProbeMs: e.MESHGATE_ROUTER_PROBE_MS,
   };
 }

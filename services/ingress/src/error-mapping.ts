@@ -4,6 +4,7 @@
  */
 import { BusError } from '@meshgate/bus';
 import { ErrorCodes, InvalidSubjectToken } from '@meshgate/contracts';
+import { RouterReplicaGone } from './router-liveness';
 
 /** Outcome label of a JSON-RPC call in the metrics. */
 export type CallOutcome = 'ok' | 'error' | 'unavailable' | 'timeout' | 'rejected' | 'failed' | 'cancelled';
@@ -17,6 +18,12 @@ export interface MappedError {
 
 /** Maps an error thrown while calling the router to the JSON-RPC error the agent receives. */
 export function mapCallError(err: unknown): MappedError {
+  if (err instanceof RouterReplicaGone)
+    return {
+      code: ErrorCodes.UpstreamUnavailable,
+      message: 'Upstream unavailable: the router replica holding the call is gone',
+      outcome: 'unavailable',
+    };
   if (err instanceof BusError) {
     if (err.code === 503)
       return {

@@ -13,6 +13,7 @@ import type { IngressContext } from './context';
 import { openEventLog } from './event-log';
 import { createMetrics } from './metrics';
 import { createRouterClient } from './router-client';
+import { createRouterLiveness, type RouterLiveness } from './router-liveness';
 import { openSessionStore, type SessionStore } from './session-store';
 import { startStreamDispatcher, type StreamDispatcher } from './stream-dispatcher';
 import { StreamRegistry } from './stream-registry';
@@ -38,6 +39,7 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
   let sessions: SessionStore | undefined;
   let dispatcher: StreamDispatcher | undefined;
   let app: FastifyInstance | undefined;
+  let liveness: RouterLiveness | undefined;
   const streams = new StreamRegistry(config.maxStreams, config.maxStreamsPerSession);
   try {
     const store = await openSessionStore(bus, { ttlS: config.sessionTtlS, logger });
@@ -50,6 +52,7 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
     });
     dispatcher = startStreamDispatcher(bus, config.instanceId, logger);
     store.onEnded((sessionId) => streams.closeSession(sessionId));
+    liveness = createRouterLiveness(bus, { intervalMs: config.routerProbeMs, logger });
     const ctx: IngressContext = {
       config,
       bus,
@@ -57,7 +60,7 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
       sessions: store,
       events,
       dispatcher,
-      router: createRouterClient(bus, store, logger),
+      router: createRouterClient(bus, store, liveness, logger),
       streams,
       metrics: createMetrics(() => store.cachedCount),
       inflight: new Map(),
@@ -66,6 +69,7 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {
     await app?.close();
+    liveness?.stop();
     dispatcher?.stop();
     sessions?.stop();
     await bus.close();
@@ -85,6 +89,7 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
     await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, FLUSH_MS))]);
     server.server.closeAllConnections();
     await closing;
+    liveness?.stop();
     dispatcher?.stop();
     sessions?.stop();
     await bus.close();

@@ -1,0 +1,162 @@
+/**
+ * `npm run bench`: tools/call latency (p50/p99) and calls/s directly against an upstream, through mcp-proxy
+ * and through Meshgate, at each session count; then the ingress memory per idle session. Prints one report
+ * with PASS/MISS beside each target and exits 0 whatever the figures; it exits 1 only when something could
+ * not run (the failed rows say why). Every child process is stopped at the end, on error and on SIGINT.
+ */
+import { z } from 'zod';
+import { cpus, loadavg } from 'node:os';
+import { ConfigError, parseEnv } from '@meshgate/config';
+import { ChildProcesses } from './child-processes';
+import { REPO_ROOT, startDirect, startMcpProxy, startMeshgate, type RunningTarget, type UpstreamKind } from './bench-targets';
+import { runCell } from './closed-loop';
+import { measureIdleMemory } from './idle-memory';
+import { renderReport, type CellResult, type IdleResult } from './report-table';
+
+const SessionCounts = z
+  .string()
+  .transform((s) => s.split(',').map((p) => Number(p.trim())))
+  .pipe(z.array(z.number().int().min(1).max(1000)).min(1));
+
+/** The benchmark's knobs, read once from the environment. */
+const BenchEnv = z.object({
+  NATS_URL: z.string().default('nats://127.0.0.1:4222'),
+  BENCH_DURATION_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  BENCH_WARMUP_CALLS: z.coerce.number().int().min(0).max(1_000_000).default(500),
+  BENCH_SESSIONS: SessionCounts.default([1, 32]),
+  BENCH_IDLE_SESSIONS: z.coerce.number().int().min(0).max(100_000).default(5000),
+});
+type BenchEnv = z.infer<typeof BenchEnv>;
+
+const progress = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** Runs every phase, collecting rows; a phase that fails to start or run leaves FAILED rows behind. */
+async function runPhases(env: BenchEnv, children: ChildProcesses): Promise<{ cells: CellResult[]; idle: IdleResult[] }> {
+  const cells: CellResult[] = [];
+  const idle: IdleResult[] = [];
+
+  const measure = async (kind: CellResult['kind'], target: string, endpoint: string, tool: string): Promise<void> => {
+    for (const sessions of env.BENCH_SESSIONS) {
+      progress(`${target}: ${sessions} session(s), ${env.BENCH_WARMUP_CALLS} warm-up calls, ${env.BENCH_DURATION_MS} ms`);
+      try {
+        const plan = { endpoint, tool, sessions, warmupCalls: env.BENCH_WARMUP_CALLS, durationMs: env.BENCH_DURATION_MS };
+        cells.push({ kind, target, sessions, figures: await runCell(plan) });
+      } catch (error) {
+        progress(`${target}: ${sessions} session(s) FAILED: ${message(error)}`);
+        cells.push({ kind, target, sessions, error: message(error).split('\n')[0] ?? 'failed' });
+      }
+    }
+  };
+
+  const phase = async (
+    failedRows: { kind: CellResult['kind']; target: string }[],
+    start: () => Promise<RunningTarget>,
+    use: (t: RunningTarget) => Promise<void>,
+  ): Promise<void> => {
+    let target: RunningTarget;
+    try {
+      target = await start();
+    } catch (error) {
+      progress(`could not start ${failedRows.map((r) => r.target).join(', ')}:\n${message(error)}`);
+      const reason = `did not start: ${message(error).split('\n')[0] ?? ''}`;
+      for (const row of failedRows) for (const sessions of env.BENCH_SESSIONS) cells.push({ ...row, sessions, error: reason });
+      return;
+    }
+    try {
+      await use(target);
+    } finally {
+      await target.stop();
+    }
+  };
+
+  const idlePhase = async (kind: IdleResult['kind'], target: string, start: () => Promise<RunningTarget>, path: string): Promise<void> => {
+    progress(`${target}: ${env.BENCH_IDLE_SESSIONS} idle sessions`);
+    try {
+      const running = await start();
+      try {
+        idle.push({ kind, target, sessions: env.BENCH_IDLE_SESSIONS, memory: await measureIdleMemory(running.child.pid, running.baseUrl + path, 'echo', env.BENCH_IDLE_SESSIONS) });
+      } finally {
+        await running.stop();
+      }
+    } catch (error) {
+      progress(`${target} FAILED: ${message(error)}`);
+      idle.push({ kind, target, sessions: env.BENCH_IDLE_SESSIONS, error: message(error).split('\n')[0] ?? 'failed' });
+    }
+  };
+
+  progress('starting the echo upstream (Streamable HTTP)');
+  const direct = await startDirect(children);
+  try {
+    await measure('direct', 'direct-http', `${direct.baseUrl}/mcp`, 'echo');
+    const mg = (upstream: UpstreamKind) => () => startMeshgate(children, env.NATS_URL, upstream);
+    const httpUpstream: UpstreamKind = { kind: 'http', url: `${direct.baseUrl}/mcp` };
+
+    progress('starting mcp-proxy (stdio upstream)');
+    await phase([{ kind: 'mcp-proxy', target: 'mcp-proxy' }], () => startMcpProxy(children), async (t) => {
+      await measure('mcp-proxy', 'mcp-proxy', `${t.baseUrl}/mcp`, 'echo');
+    });
+
+    progress('starting Meshgate (http upstream)');
+    const perServer = 'meshgate http /servers/bench/mcp';
+    const federated = 'meshgate http /mcp';
+    const httpRows = [perServer, federated].map((target) => ({ kind: 'meshgate' as const, target }));
+    await phase(httpRows, mg(httpUpstream), async (t) => {
+      await measure('meshgate', perServer, `${t.baseUrl}/servers/bench/mcp`, 'echo');
+      await measure('meshgate', federated, `${t.baseUrl}/mcp`, 'bench__echo');
+    });
+
+    progress('starting Meshgate (stdio upstream)');
+    const stdioRow = 'meshgate stdio /servers/bench/mcp';
+    await phase([{ kind: 'meshgate', target: stdioRow }], mg({ kind: 'stdio' }), async (t) => {
+      await measure('meshgate', stdioRow, `${t.baseUrl}/servers/bench/mcp`, 'echo');
+    });
+
+    if (env.BENCH_IDLE_SESSIONS > 0) {
+      await idlePhase('meshgate', 'meshgate ingress', mg(httpUpstream), '/servers/bench/mcp');
+      await idlePhase('mcp-proxy', 'mcp-proxy (reference)', () => startMcpProxy(children), '/mcp');
+    }
+  } finally {
+    await direct.stop();
+  }
+  return { cells, idle };
+}
+
+async function main(): Promise<number> {
+  let env: BenchEnv;
+  try {
+    env = parseEnv(BenchEnv);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 2;
+  }
+  const children = new ChildProcesses(REPO_ROOT);
+  process.once('exit', () => children.killAllNow());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      progress(`${signal}: stopping every child`);
+      void children.stopAll().finally(() => process.exit(130));
+    });
+  }
+  const loadAtStart = loadavg()[0] ?? 0;
+  try {
+    const { cells, idle } = await runPhases(env, children);
+    const cpu = cpus();
+    const header = [
+      `Meshgate benchmark ${new Date().toISOString()}  node ${process.version}  ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}`,
+      `tools/call on a one-tool echo upstream; ${env.BENCH_WARMUP_CALLS} warm-up calls then ${env.BENCH_DURATION_MS} ms per cell; NATS ${env.NATS_URL}`,
+      `load average (1 min) at start ${loadAtStart.toFixed(2)}, at end ${(loadavg()[0] ?? 0).toFixed(2)}: other work on the machine skews every row`,
+    ].join('\n');
+    process.stdout.write(`${renderReport(cells, idle, header)}\n`);
+    const failed = cells.some((c) => c.error !== undefined) || idle.some((i) => i.error !== undefined);
+    return failed ? 1 : 0;
+  } catch (error) {
+    progress(`FAILED: ${message(error)}`);
+    return 1;
+  } finally {
+    await children.stopAll();
+  }
+}
+
+process.exitCode = await main();
