@@ -80,6 +80,9 @@ async function waitForCallable(child: BenchChild, endpoint: string, tool: string
  * Starts registry, router and ingress (`node --import tsx services/<name>/src/main.ts`) on `natsUrl`, with a
  * temporary MESHGATE_CONFIG naming the echo upstream `bench`, and waits for `/readyz` and a working call.
  */
+/** Extra node options for the Meshgate services only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them. */
+const SERVICE_NODE_ARGS = (process.env['BENCH_SERVICE_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg.length > 0);
+
 export async function startMeshgate(children: ChildProcesses, natsUrl: string, upstream: UpstreamKind): Promise<RunningTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'mg-bench-'));
   const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
@@ -97,12 +100,17 @@ export async function startMeshgate(children: ChildProcesses, natsUrl: string, u
     const launch = (name: string, env: Record<string, string>): BenchChild => {
       const main = join(REPO_ROOT, 'services', name, 'src', 'main.ts');
       if (!existsSync(main)) throw new Error(`meshgate ${name}: ${main} does not exist yet`);
-      const child = children.spawn(`meshgate-${name}`, process.execPath, [...NODE_TSX, main], { ...common, ...env });
+      const child = children.spawn(`meshgate-${name}`, process.execPath, [...SERVICE_NODE_ARGS, ...NODE_TSX, main], {
+        ...common,
+        ...env,
+      });
       started.push(child);
       return child;
     };
     const registryPort = await freePort();
-    launch('registry', { REGISTRY_PORT: String(registryPort), MESHGATE_CONFIG: configFile });
+    const registry = launch('registry', { REGISTRY_PORT: String(registryPort), MESHGATE_CONFIG: configFile });
+    // The router must load this run's definition of `bench`, not the one an earlier stack left in the KV bucket.
+    await waitForHttp200(registry, `http://127.0.0.1:${registryPort}/readyz`);
     launch('router', {});
     const port = await freePort();
     const ingress = launch('ingress', { PORT: String(port), HOST: '127.0.0.1' });

@@ -22,7 +22,7 @@ const SessionCounts = z
 const BenchEnv = z.object({
   NATS_URL: z.string().default('nats://127.0.0.1:4222'),
   BENCH_DURATION_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
-  BENCH_WARMUP_CALLS: z.coerce.number().int().min(0).max(1_000_000).default(500),
+  BENCH_WARMUP_CALLS: z.coerce.number().int().min(0).max(1_000_000).default(3000),
   BENCH_SESSIONS: SessionCounts.default([1, 32]),
   BENCH_IDLE_SESSIONS: z.coerce.number().int().min(0).max(100_000).default(5000),
 });

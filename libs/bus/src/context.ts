@@ -2,7 +2,7 @@
  * What travels with every bus message besides its payload: the deadline (absolute epoch ms, so that each
  * hop sees the time that is left) and the W3C trace context.
  */
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/nats-core';
 
 export const DeadlineHeader = 'Mg-Deadline';
@@ -17,16 +17,20 @@ export interface CallContext {
 
 const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
+/** 32 random hex digits. randomUUID draws from a cached entropy pool: far cheaper per call than randomBytes. */
+function randomHex32(): string {
+  return randomUUID().replaceAll('-', '');
+}
+
 /** A new root trace context. */
 export function newTraceparent(): string {
-  const b = randomBytes(24).toString('hex');
-  return `00-${b.slice(0, 32)}-${b.slice(32, 48)}-01`;
+  return `00-${randomHex32()}-${randomHex32().slice(0, 16)}-01`;
 }
 
 /** A child span of `parent` (same trace id, new span id). */
 export function childTraceparent(parent: string | undefined): string {
   if (!parent || !TRACEPARENT.test(parent)) return newTraceparent();
-  return `${parent.slice(0, 36)}${randomBytes(8).toString('hex')}${parent.slice(52)}`;
+  return `${parent.slice(0, 36)}${randomHex32().slice(0, 16)}${parent.slice(52)}`;
 }
 
 export function isTraceparent(value: string | undefined): value is string {
@@ -45,7 +49,9 @@ export function readContext(hdrs: MsgHdrs | undefined, defaultTimeoutMs: number)
   const rawDeadline = Number(hdrs?.get(DeadlineHeader));
   const now = Date.now();
   const deadline =
-    Number.isFinite(rawDeadline) && rawDeadline > 0 ? Math.min(rawDeadline, now + 3_600_000) : now + defaultTimeoutMs;
+    Number.isFinite(rawDeadline) && rawDeadline > 0
+      ? Math.min(rawDeadline, now + 3_600_000)
+      : now + defaultTimeoutMs;
   const tp = hdrs?.get(TraceParentHeader);
   return { deadline, traceparent: isTraceparent(tp) ? tp : newTraceparent() };
 }

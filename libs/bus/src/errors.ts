@@ -40,6 +40,9 @@ export const DeadlineExceeded = (what: string) => new BusError(504, `${what}: de
 
 /** Makes any text safe for a NATS header: one line, printable, bounded. */
 export function sanitizeDescription(text: string, max = 200): string {
-  const one = text.replace(/[\r\n\t]+/g, ' ').replace(/[^\x20-\x7e]/g, '?').trim();
+  const one = text
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(/[^\x20-\x7e]/g, '?')
+    .trim();
   return one.length > max ? `${one.slice(0, max - 1)}…`.replace(/[^\x20-\x7e]/g, '') : one || 'error';
 }

@@ -84,7 +84,12 @@ async function handle(ep: EndpointSpec<z.ZodType>, msg: ServiceMsg, spec: Servic
 }
 
 /** Answers `msg` with the error envelope; system faults are reported through `onError`. */
-export function replyError(msg: ServiceMsg, err: unknown, endpoint: string, spec: Pick<ServiceSpec, 'onError'>): void {
+export function replyError(
+  msg: ServiceMsg,
+  err: unknown,
+  endpoint: string,
+  spec: Pick<ServiceSpec, 'onError'>,
+): void {
   const busErr = err instanceof BusError ? err : null;
   if (!busErr || !busErr.isCallerFault) spec.onError?.(err, endpoint);
   if (!msg.reply) return;

@@ -3,7 +3,7 @@
  * belongs to an in-flight POST (progress, logs, server-to-client requests); each POST registers a random
  * token and receives what arrives on its subject. A call therefore costs no SUB/UNSUB (ADR 001).
  */
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Subscription } from '@nats-io/nats-core';
 import { decodeJson, type Bus } from '@meshgate/bus';
 import { Subjects, ToAgent, parseIngressStream } from '@meshgate/contracts';
@@ -44,7 +44,8 @@ export function startStreamDispatcher(bus: Bus, instanceId: string, logger: Logg
   });
   return {
     open(onMessage) {
-      const token = randomBytes(16).toString('base64url');
+      // randomUUID draws from a cached entropy pool: much cheaper per call than randomBytes.
+      const token = randomUUID();
       handlers.set(token, onMessage);
       return {
         subject: Subjects.ingressStream(instanceId, token),

@@ -11,6 +11,9 @@ const agents = {
   'https:': new https.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 }),
 };
 
+/** One shared error for aborted requests: building a new one (with its stack) per call costs measurable CPU. */
+const AbortedError = new Error('request aborted');
+
 /** Largest body read whole (JSON answers, error bodies); SSE bodies are streamed instead. */
 const MaxTextBytes = 32 * 1024 * 1024;
 
@@ -31,7 +34,8 @@ export interface HttpRequestOptions {
   method: 'GET' | 'POST' | 'DELETE';
   headers: Record<string, string>;
   body?: string;
-  signal?: AbortSignal;
+  /** Any of these aborting destroys the request and its answer (no AbortSignal.any: it is slow on Node 20). */
+  signals?: readonly (AbortSignal | undefined)[];
   /** Gives up when no answer has arrived by then (ms). */
   timeoutMs?: number;
 }
@@ -50,12 +54,25 @@ export function httpRequest(url: string | URL, opts: HttpRequestOptions): Promis
       method: opts.method,
       headers,
       agent,
-      ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
     });
+    const signals = (opts.signals ?? []).filter((s): s is AbortSignal => s !== undefined);
+    if (signals.some((s) => s.aborted)) {
+      req.destroy(AbortedError);
+      return reject(AbortedError);
+    }
+    const abort = () => req.destroy(AbortedError);
+    for (const s of signals) s.addEventListener('abort', abort, { once: true });
+    const release = () => {
+      for (const s of signals) s.removeEventListener('abort', abort);
+    };
+    req.once('close', release);
     req.once('timeout', () => req.destroy(new Error(`no answer within ${opts.timeoutMs} ms`)));
     req.once('error', reject);
-    req.once('response', (res) => resolve(answer(res)));
+    req.once('response', (res) => {
+      res.once('close', release);
+      resolve(answer(res));
+    });
     req.end(opts.body);
   });
 }

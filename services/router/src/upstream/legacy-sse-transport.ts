@@ -29,7 +29,7 @@ export class LegacySseTransport implements UpstreamTransport {
     const res = await httpRequest(this.def.url, {
       method: 'GET',
       headers: { ...baseHeaders(this.def.headers), accept: 'text/event-stream' },
-      signal: this.abort.signal,
+      signals: [this.abort.signal],
     });
     if (!res.ok || !isEventStream(res)) {
       discard(res);
@@ -52,7 +52,7 @@ export class LegacySseTransport implements UpstreamTransport {
       method: 'POST',
       headers: { ...baseHeaders(this.def.headers), 'content-type': 'application/json' },
       body: JSON.stringify(message),
-      signal: signal ? AbortSignal.any([this.abort.signal, signal]) : this.abort.signal,
+      signals: [this.abort.signal, signal],
     });
     discard(res);
     if (!res.ok) throw new Error(`POST answered HTTP ${res.status}`);

@@ -5,6 +5,9 @@
  */
 import type { JsonRpcErrorObject, JsonRpcId, JsonRpcRequest } from '@meshgate/contracts';
 
+/** The abort reason of a settled request; given explicitly, since a default reason is a new DOMException per call. */
+const Settled = new Error('request settled');
+
 /** The agent call a relayed request belongs to; absent for the gateway's own requests (lists, handshake). */
 export interface CallOrigin {
   sessionId: string;
@@ -100,7 +103,7 @@ export class RelayTable {
     this.pending.delete(entry.id);
     if (entry.token !== undefined) this.tokens.delete(entry.token);
     clearTimeout(entry.timer);
-    entry.abort.abort();
+    entry.abort.abort(Settled);
     entry.settle(outcome);
     return true;
   }

@@ -32,7 +32,6 @@ export class StreamableHttpTransport implements UpstreamTransport {
   async start(): Promise<void> {}
 
   async send(message: JsonRpcMessage, signal?: AbortSignal): Promise<void> {
-    const combined = signal ? AbortSignal.any([this.abort.signal, signal]) : this.abort.signal;
     const res = await httpRequest(this.def.url, {
       method: 'POST',
       headers: this.headers({
@@ -40,7 +39,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
         accept: 'application/json, text/event-stream',
       }),
       body: JSON.stringify(message),
-      signal: combined,
+      signals: [this.abort.signal, signal],
     });
     if (res.status === 404 && this.sessionId !== undefined) {
       discard(res);
@@ -56,7 +55,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
     }
     if (request.method === 'initialize') this.sessionId = res.header('mcp-session-id');
     if (!res.ok) return this.failed(res, id);
-    if (isEventStream(res)) return this.readAnswer(res.body, id, combined);
+    if (isEventStream(res)) return this.readAnswer(res.body, id, signal);
     const body = parseJson(await res.text());
     const answered = body !== undefined && this.deliverAll(Array.isArray(body) ? body : [body], id);
     if (!answered) throw new Error(`HTTP ${res.status} without a JSON-RPC response`);
@@ -93,12 +92,15 @@ export class StreamableHttpTransport implements UpstreamTransport {
   }
 
   /** Reads the SSE answer of request `id`, resuming it by GET while it ended before the response. */
-  private async readAnswer(body: HttpAnswer['body'], id: JsonRpcId, signal: AbortSignal): Promise<void> {
+  private async readAnswer(body: HttpAnswer['body'], id: JsonRpcId, callSignal?: AbortSignal): Promise<void> {
     let answered = false;
     const onEvent = (event: EventSourceMessage) => {
       if (this.deliverEvent(event, id)) answered = true;
     };
-    let end: StreamEnd = await readEventStream(body, onEvent, signal);
+    // The request's own abort listeners end this body; resuming (rare) needs one signal for both.
+    let end: StreamEnd = await readEventStream(body, onEvent);
+    if (answered) return;
+    const signal = callSignal ? AbortSignal.any([this.abort.signal, callSignal]) : this.abort.signal;
     for (let attempt = 0; !answered && end.lastEventId !== undefined && attempt < MaxResumes; attempt++) {
       if (!(await sleep(end.retryMs ?? 1000, signal))) break;
       const res = await this.get(end.lastEventId, signal);
@@ -145,7 +147,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
   private get(lastEventId: string | undefined, signal: AbortSignal): Promise<HttpAnswer> {
     const own: Record<string, string> = { accept: 'text/event-stream' };
     if (lastEventId !== undefined) own['last-event-id'] = lastEventId;
-    return httpRequest(this.def.url, { method: 'GET', headers: this.headers(own), signal });
+    return httpRequest(this.def.url, { method: 'GET', headers: this.headers(own), signals: [signal] });
   }
 
   /** Delivers the messages of one event; true when one of them is the response to `related`. */
