@@ -50,27 +50,34 @@ export function httpRequest(url: string | URL, opts: HttpRequestOptions): Promis
       opts.body === undefined
         ? opts.headers
         : { ...opts.headers, 'content-length': String(Buffer.byteLength(opts.body)) };
+    const signals = (opts.signals ?? []).filter((s): s is AbortSignal => s !== undefined);
+    if (signals.some((s) => s.aborted)) return reject(AbortedError);
     const req = lib.request(target, {
       method: opts.method,
       headers,
       agent,
       ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
     });
-    const signals = (opts.signals ?? []).filter((s): s is AbortSignal => s !== undefined);
-    if (signals.some((s) => s.aborted)) {
-      req.destroy(AbortedError);
-      return reject(AbortedError);
-    }
-    const abort = () => req.destroy(AbortedError);
+    let response: IncomingMessage | undefined;
+    // Once the whole answer is in, its socket may already serve another request: an abort must not touch it.
+    const abort = () => {
+      if (!response?.complete) req.destroy(AbortedError);
+    };
     for (const s of signals) s.addEventListener('abort', abort, { once: true });
     const release = () => {
       for (const s of signals) s.removeEventListener('abort', abort);
     };
     req.once('close', release);
     req.once('timeout', () => req.destroy(new Error(`no answer within ${opts.timeoutMs} ms`)));
-    req.once('error', reject);
+    // `on`, not `once`: an abort after the answer arrived errors the request again; that must not go unhandled.
+    req.on('error', reject);
     req.once('response', (res) => {
+      response = res;
+      res.once('end', release);
       res.once('close', release);
+      // Readers of the body see its errors through their own listeners; a body nobody reads any more
+      // (discarded, or its reader gone after an abort) must not turn a late abort into an uncaught error.
+      res.on('error', () => undefined);
       resolve(answer(res));
     });
     req.end(opts.body);
