@@ -1,6 +1,6 @@
 /**
  * Names on the federated endpoint: tools and prompts become `<server><sep><name>`, resource URIs and URI
- * templates become `<server>+<uri>`. Server names start with a letter and hold only letters, digits and
+ * templates become `<server>+<uri>`, task ids `<server><sep><taskId>`. Server names start with a letter and hold only letters, digits and
  * `-`, so neither the separator (which must not be one of those characters) nor `+` can occur inside a
  * server name and splitting at the first occurrence is unambiguous.
  */
@@ -55,4 +55,14 @@ export function namespaceUri(server: string, uri: string): string {
 /** Splits `<server>+<uri>` at the first `+`; null when there is none or the parts are invalid. */
 export function splitUri(namespaced: string): SplitName | null {
   return splitName(namespaced, UriSeparator);
+}
+
+/** `<server><sep><taskId>`: a task id of `server` as the federated endpoint shows it. */
+export function namespaceTaskId(server: string, taskId: string, sep: string = DefaultSeparator): string {
+  return namespaceName(server, taskId, sep);
+}
+
+/** Splits `<server><sep><taskId>` at the first separator; null when there is none or the parts are invalid. */
+export function splitTaskId(namespaced: string, sep: string = DefaultSeparator): SplitName | null {
+  return splitName(namespaced, sep);
 }

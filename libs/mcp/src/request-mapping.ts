@@ -1,10 +1,19 @@
 /**
  * The reverse direction of federation: a request on the federated endpoint names a namespaced tool,
- * prompt, resource or completion reference; this finds the upstream server and rewrites the params to
- * the upstream's own names. Results and notifications coming back get their resource URIs namespaced.
+ * prompt, resource, completion reference or task; this finds the upstream server and rewrites the params
+ * to the upstream's own names. Results and notifications coming back get their resource URIs and task ids
+ * namespaced.
  */
 import { ErrorCodes, type JsonRpcErrorObject } from '@meshgate/contracts';
-import { splitName, splitUri, namespaceUri, DefaultSeparator, type SplitName } from './namespacing';
+import {
+  splitName,
+  splitTaskId,
+  splitUri,
+  namespaceUri,
+  DefaultSeparator,
+  type SplitName,
+} from './namespacing';
+import { namespaceResultTasks, namespaceTaskParams } from './task-mapping';
 
 type Params = Record<string, unknown>;
 
@@ -19,10 +28,15 @@ export const RoutedMethods = [
   'resources/subscribe',
   'resources/unsubscribe',
   'completion/complete',
+  'tasks/get',
+  'tasks/result',
+  'tasks/cancel',
 ] as const;
 
-/** The error a routed method answers when its target is unknown: -32602 for names, -32002 for resources. */
+/** The error a routed method answers when its target is unknown: -32602 for names and tasks, -32002 for resources. */
 export function unknownTargetError(method: string, params: Params | undefined): JsonRpcErrorObject {
+  if (method.startsWith('tasks/'))
+    return { code: ErrorCodes.InvalidParams, message: `unknown task: ${text(params?.['taskId'])}` };
   if (method === 'tools/call')
     return { code: ErrorCodes.InvalidParams, message: `unknown tool: ${text(params?.['name'])}` };
   if (method === 'prompts/get')
@@ -58,6 +72,10 @@ export function routeRequest(
       return rewrite(method, p, 'uri', splitUri);
     case 'completion/complete':
       return routeCompletion(p, sep);
+    case 'tasks/get':
+    case 'tasks/result':
+    case 'tasks/cancel':
+      return rewrite(method, p, 'taskId', (v) => splitTaskId(v, sep));
     default:
       return null;
   }
@@ -87,13 +105,25 @@ function routeCompletion(p: Params, sep: string): RoutedRequest {
   return { server: parts.server, params: { ...p, ref: { ...r, [field]: parts.name } } };
 }
 
+/** Namespaces the resource URIs and task ids inside a result of `method` from `server`. */
+export function namespaceResult(
+  method: string,
+  result: Params,
+  server: string,
+  sep: string = DefaultSeparator,
+): Params {
+  return namespaceResultTasks(method, namespaceResultUris(method, result, server), server, sep);
+}
+
 /**
  * Namespaces the resource URIs inside a result from `server`: resource contents of resources/read,
- * embedded resources and resource links in tool results and prompt messages. Everything else is kept.
+ * embedded resources and resource links in tool results (also those tasks/result answers) and prompt
+ * messages. Everything else is kept.
  */
 export function namespaceResultUris(method: string, result: Params, server: string): Params {
   switch (method) {
     case 'tools/call':
+    case 'tasks/result':
       return mapArray(result, 'content', (c) => namespaceContent(c, server));
     case 'prompts/get':
       return mapArray(result, 'messages', (m) =>
@@ -106,14 +136,18 @@ export function namespaceResultUris(method: string, result: Params, server: stri
   }
 }
 
-/** Namespaces the URI of a `notifications/resources/updated` from `server`; other notifications pass unchanged. */
+/**
+ * Namespaces the params of a notification from `server`: the URI of `notifications/resources/updated`,
+ * the task id of `notifications/tasks/status` and the related-task `_meta` of any; the rest passes unchanged.
+ */
 export function namespaceNotificationParams(
   method: string,
   params: Params | undefined,
   server: string,
+  sep: string = DefaultSeparator,
 ): Params | undefined {
-  if (method !== 'notifications/resources/updated' || !params) return params;
-  return withUri(params, server);
+  const withUris = method === 'notifications/resources/updated' && params ? withUri(params, server) : params;
+  return namespaceTaskParams(method, withUris, server, sep);
 }
 
 function namespaceContent(content: Params, server: string): Params {

@@ -1,24 +1,28 @@
 /**
  * Calls on the federated endpoint (`/mcp`): initialize and ping are answered by the gateway; lists are
- * fetched from every enabled upstream in parallel under a deadline and merged with namespaced names;
- * requests naming a tool, prompt, resource or completion reference are de-namespaced and forwarded to
- * that server, and resource URIs in their results namespaced again; logging/setLevel reaches every upstream.
+ * fetched from every enabled upstream in parallel under a deadline and merged with namespaced names (tasks
+ * in federated-tasks); requests naming a tool, prompt, resource, completion reference or task are
+ * de-namespaced and forwarded to that server, and resource URIs and task ids in their results namespaced
+ * again; logging/setLevel reaches every upstream.
  */
 import { ErrorCodes, type JsonRpcRequest } from '@meshgate/contracts';
 import {
   isLoggingLevel,
+  isTaskIdMethod,
   listKindOf,
   mergeLists,
-  namespaceResultUris,
+  namespaceResult,
   routeRequest,
   unknownTargetError,
   type ListKind,
-  type ServerList,
 } from '@meshgate/mcp';
+import type { UpstreamConnection } from './upstream/connection';
 import type { CallOrigin, Outcome } from './upstream/relay-table';
 import { setLevel, subscribe, unsubscribe } from './upstream/session-requests';
 import { upstreamTimeout, type CallContext } from './call-context';
-import { federatedInitializeResult, listBudget } from './federation-info';
+import { federatedInitializeResult, listBudget, splitShares, within } from './federation-info';
+import { federatedTaskList } from './federated-tasks';
+import { relayTaskRequest } from './task-access';
 import { RouterVersion } from './version';
 
 /** Answers one request of a federated session. */
@@ -41,6 +45,7 @@ export async function federatedCall(
   if (method === 'ping') return { result: {} };
   const kind = listKindOf(method);
   if (kind) return federatedList(ctx, kind, origin.sessionId, deadline);
+  if (method === 'tasks/list') return federatedTaskList(ctx, origin.sessionId, deadline);
   if (method === 'logging/setLevel') return setLevelEverywhere(ctx, params, origin, deadline);
   const routed = routeRequest(method, params, ctx.separator);
   if (!routed) return { error: { code: ErrorCodes.MethodNotFound, message: `method not found: ${method}` } };
@@ -48,18 +53,25 @@ export async function federatedCall(
   const def = ctx.registry.get(routed.server);
   if (!def) return { error: unknownTargetError(method, params) };
   const conn = ctx.pool.connectionFor(def, origin.sessionId);
-  const timeout = upstreamTimeout(def, deadline);
-  const out =
-    method === 'resources/subscribe'
-      ? await subscribe(conn, routed.params, origin, timeout)
-      : method === 'resources/unsubscribe'
-        ? await unsubscribe(conn, routed.params, origin, timeout)
-        : await conn.request(method, routed.params, origin, timeout);
-  return 'result' in out ? { result: namespaceResultUris(method, out.result, def.name) } : out;
+  const out = await forward(conn, msg, routed.params, origin, upstreamTimeout(def, deadline));
+  return 'result' in out ? { result: namespaceResult(method, out.result, def.name, ctx.separator) } : out;
 }
 
-/** One upstream's share of a federated list. */
-type Share = { server: string; items: Record<string, unknown>[] } | { server: string; error: string };
+/** Sends a routed request upstream with the upstream's own names (`params`). */
+function forward(
+  conn: UpstreamConnection,
+  msg: JsonRpcRequest,
+  params: Record<string, unknown>,
+  origin: CallOrigin,
+  timeout: number,
+): Promise<Outcome> {
+  const { method } = msg;
+  if (method === 'resources/subscribe') return subscribe(conn, params, origin, timeout);
+  if (method === 'resources/unsubscribe') return unsubscribe(conn, params, origin, timeout);
+  if (isTaskIdMethod(method))
+    return relayTaskRequest(conn, method, params, origin, timeout, unknownTargetError(method, msg.params));
+  return conn.request(method, params, origin, timeout);
+}
 
 /**
  * Merges the list of `kind` from every enabled upstream. Upstreams that fail or miss the deadline are
@@ -78,30 +90,13 @@ async function federatedList(
       return within(def.name, fetching, budget);
     }),
   );
-  const lists: ServerList[] = [];
-  const unavailable: { server: string; error: string }[] = [];
-  for (const share of shares) {
-    if ('error' in share) unavailable.push(share);
-    else lists.push(share);
-  }
+  const { lists, unavailable } = splitShares(shares);
   const result: Record<string, unknown> = { [kind]: mergeLists(kind, lists, ctx.separator) };
   if (unavailable.length > 0) {
     result['_meta'] = { 'io.meshgate/unavailable': unavailable };
     ctx.log.warn({ kind, unavailable }, 'federated list left out unavailable upstreams');
   }
   return { result };
-}
-
-function within(server: string, fetching: Promise<Record<string, unknown>[]>, ms: number): Promise<Share> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<Share>((resolve) => {
-    timer = setTimeout(() => resolve({ server, error: `no answer within ${ms} ms` }), ms);
-  });
-  const done = fetching.then(
-    (items): Share => ({ server, items }),
-    (err: unknown): Share => ({ server, error: err instanceof Error ? err.message : String(err) }),
-  );
-  return Promise.race([done, late]).finally(() => clearTimeout(timer));
 }
 
 /** Sets the session's level and forwards it to every enabled upstream that offers logging. */

@@ -1,14 +1,16 @@
 /**
  * Calls on a per-server endpoint (`/servers/<name>/mcp`): names pass unchanged and everything is forwarded
  * to that upstream, cursors included. initialize answers with the upstream's own InitializeResult and the
- * version negotiated with the agent; subscriptions and the log level are also kept by the gateway.
+ * version negotiated with the agent; subscriptions and the log level are also kept by the gateway, and a
+ * session on a shared connection reaches only the tasks it created (task-access).
  */
 import { CallerFault } from '@meshgate/bus';
 import type { JsonRpcRequest } from '@meshgate/contracts';
-import { isLoggingLevel, negotiateVersion } from '@meshgate/mcp';
+import { isLoggingLevel, negotiateVersion, unknownTargetError } from '@meshgate/mcp';
 import type { CallOrigin, Outcome } from './upstream/relay-table';
 import { setLevel, subscribe, unsubscribe } from './upstream/session-requests';
 import { unavailable, upstreamTimeout, type CallContext } from './call-context';
+import { relayTaskList, relayTaskRequest } from './task-access';
 
 /** Answers one request of a session bound to `server`; an unknown or disabled server is a 404 caller fault. */
 export async function perServerCall(
@@ -44,6 +46,19 @@ export async function perServerCall(
       return subscribe(conn, params, origin, timeout);
     case 'resources/unsubscribe':
       return unsubscribe(conn, params, origin, timeout);
+    case 'tasks/get':
+    case 'tasks/result':
+    case 'tasks/cancel':
+      return relayTaskRequest(
+        conn,
+        msg.method,
+        params,
+        origin,
+        timeout,
+        unknownTargetError(msg.method, params),
+      );
+    case 'tasks/list':
+      return relayTaskList(conn, msg.params, origin, timeout);
     default:
       return conn.request(msg.method, msg.params, origin, timeout);
   }

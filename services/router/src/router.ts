@@ -66,7 +66,7 @@ async function compose(
     }
   };
   const serverRequests = new ServerRequests(instanceId, publish, log);
-  const hooks = upstreamEvents({ sessions, serverRequests, publish, log });
+  const hooks = upstreamEvents({ sessions, serverRequests, publish, log, separator: config.separator });
   const pool = new ConnectionPool((def, owner) => {
     const conn = new UpstreamConnection({
       def,

@@ -1,16 +1,20 @@
 /**
  * What the router does with messages its upstreams send on their own: server-to-client requests go to the
  * agent they are attributed to (or are refused upstream when nobody can tell whose they are); progress and
- * logs of a call go to that call's stream; list_changed, resources/updated and unrelated logs go to the
- * sessions using that upstream on their to-agent subject, with URIs namespaced for federated sessions.
+ * logs of a call go to that call's stream; list_changed, resources/updated, unrelated logs and any other
+ * notification go to the sessions using that upstream on their to-agent subject. A message about a task
+ * (notifications/tasks/status, or one whose `_meta` names a related task) goes only to the session that
+ * created the task. URIs and task ids are namespaced for federated sessions.
  */
 import type { Logger } from '@meshgate/config';
-import { ErrorCodes, Subjects, type JsonRpcNotification } from '@meshgate/contracts';
+import { ErrorCodes, Subjects, type JsonRpcNotification, type JsonRpcRequest } from '@meshgate/contracts';
 import {
   clientCannotAnswer,
   isLevelEnabled,
   listChangedKinds,
   namespaceNotificationParams,
+  namespaceTaskParams,
+  relatedTaskId,
 } from '@meshgate/mcp';
 import type { ConnectionHooks, UpstreamConnection } from './upstream/connection';
 import { attributedSession, type Attribution } from './upstream/attribution';
@@ -30,11 +34,13 @@ export interface UpstreamEventDeps {
   serverRequests: ServerRequests;
   publish: AgentPublisher;
   log: Logger;
+  /** The namespace separator of federated sessions. */
+  separator: string;
 }
 
 /** The hooks every upstream connection of the replica reports to. */
 export function upstreamEvents(deps: UpstreamEventDeps): ConnectionHooks {
-  const { sessions, serverRequests, publish } = deps;
+  const { sessions, serverRequests, publish, separator } = deps;
 
   const audience = (conn: UpstreamConnection): SessionState[] => {
     if (conn.owner === undefined) return sessions.using(conn.server);
@@ -45,13 +51,40 @@ export function upstreamEvents(deps: UpstreamEventDeps): ConnectionHooks {
   const send = (subject: string, session: SessionState, server: string, n: JsonRpcNotification) => {
     const params =
       session.info.target.kind === 'federated'
-        ? namespaceNotificationParams(n.method, n.params, server)
+        ? namespaceNotificationParams(n.method, n.params, server, separator)
         : n.params;
     publish(subject, { jsonrpc: '2.0', method: n.method, ...(params ? { params } : {}) });
   };
 
+  /**
+   * Who gets a notification that is not about one call's state, and how it was attributed (a call's
+   * stream, else the to-agent subject): a task's status and messages of a task go to the session that
+   * created the task; list_changed and unattributed ones to every session using the upstream.
+   */
+  const recipients = (
+    conn: UpstreamConnection,
+    n: JsonRpcNotification,
+    attribution: Attribution,
+  ): { targets: SessionState[]; via: Attribution } => {
+    const taskId = relatedTaskId(n.method, n.params);
+    const owner = taskId === undefined ? undefined : (conn.owner ?? conn.tasks.ownerOf(taskId));
+    if (owner !== undefined || n.method === 'notifications/tasks/status') {
+      const s = owner === undefined ? undefined : sessions.get(owner);
+      return {
+        targets: s ? [s] : [],
+        via: attributedSession(attribution) === owner ? attribution : Unattributed,
+      };
+    }
+    const sessionId = listChangedKinds(n.method).length > 0 ? undefined : attributedSession(attribution);
+    if (sessionId === undefined) return { targets: audience(conn), via: Unattributed };
+    const s = sessions.get(sessionId);
+    return { targets: s ? [s] : [], via: attribution };
+  };
+
   return {
-    serverRequest(conn, request, attribution) {
+    serverRequest(conn, request, attributed) {
+      const attribution =
+        attributedSession(attributed) === undefined ? byTask(conn, request, attributed) : attributed;
       const sessionId = attributedSession(attribution);
       const session = sessionId === undefined ? undefined : sessions.get(sessionId);
       if (!session) {
@@ -69,7 +102,12 @@ export function upstreamEvents(deps: UpstreamEventDeps): ConnectionHooks {
       const cannot = clientCannotAnswer(request.method, session.info.clientCapabilities);
       if (cannot)
         return conn.respond(request.id, { error: { code: ErrorCodes.MethodNotFound, message: cannot } });
-      serverRequests.relay(conn, request, session.info.id, subjectOf(attribution, session.info.id));
+      const params =
+        session.info.target.kind === 'federated'
+          ? namespaceTaskParams(request.method, request.params, conn.server, separator)
+          : request.params;
+      const relayed = { ...request, ...(params ? { params } : {}) };
+      serverRequests.relay(conn, relayed, session.info.id, subjectOf(attribution, session.info.id));
     },
 
     notification(conn, n, attribution) {
@@ -84,17 +122,12 @@ export function upstreamEvents(deps: UpstreamEventDeps): ConnectionHooks {
         }
         return;
       }
-      const sessionId = listChangedKinds(n.method).length > 0 ? undefined : attributedSession(attribution);
-      const attributed = sessionId === undefined ? undefined : sessions.get(sessionId);
-      const targets = sessionId === undefined ? audience(conn) : attributed ? [attributed] : [];
+      const { targets, via } = recipients(conn, n, attribution);
+      if (targets.length === 0 && n.method === 'notifications/tasks/status')
+        deps.log.debug({ server: conn.server }, 'status of a task of no known session dropped');
       for (const s of targets) {
         if (n.method === 'notifications/message' && !isLevelEnabled(n.params?.['level'], s.level)) continue;
-        send(
-          subjectOf(sessionId === undefined ? { kind: 'none' } : attribution, s.info.id),
-          s,
-          conn.server,
-          n,
-        );
+        send(subjectOf(via, s.info.id), s, conn.server, n);
       }
     },
 
@@ -108,6 +141,16 @@ export function upstreamEvents(deps: UpstreamEventDeps): ConnectionHooks {
       serverRequests.dropConnection(conn, `upstream ${conn.server} unavailable: ${reason}`);
     },
   };
+}
+
+/** No attribution: the message goes to the session's to-agent subject. */
+const Unattributed: Attribution = { kind: 'none' };
+
+/** The session owning the task a server-to-client request is about, when the wire named no session. */
+function byTask(conn: UpstreamConnection, request: JsonRpcRequest, attribution: Attribution): Attribution {
+  const taskId = relatedTaskId(request.method, request.params);
+  const owner = taskId === undefined ? undefined : (conn.owner ?? conn.tasks.ownerOf(taskId));
+  return owner === undefined ? attribution : { kind: 'session', sessionId: owner };
 }
 
 /** Where a message attributed this way goes: the call's stream, else the session's to-agent subject. */

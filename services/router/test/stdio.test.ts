@@ -97,6 +97,7 @@ describe('federated endpoint', () => {
     });
     expect(init['instructions']).toContain(`- ${alpha}`);
     expect(init['instructions']).toContain(`- ${beta}`);
+    expect((init['capabilities'] as Record<string, unknown>)['tasks']).toMatchObject({ list: {}, cancel: {} });
   });
 
   it('merges the lists of every server with namespaced names', async () => {
@@ -148,7 +149,9 @@ describe('federated endpoint', () => {
     expect(errorOf(await h.call(s, 'tools/call', { name: 'ghost__echo' })).code).toBe(-32602);
     expect(errorOf(await h.call(s, 'prompts/get', { name: 'ghost__greet' })).code).toBe(-32602);
     expect(errorOf(await h.call(s, 'resources/read', { uri: 'ghost+fixture://greeting' })).code).toBe(-32002);
-    expect(errorOf(await h.call(s, 'tasks/list')).code).toBe(-32601);
+    expect(errorOf(await h.call(s, 'unknown/method')).code).toBe(-32601);
+    expect(errorOf(await h.call(s, 'tasks/get', { taskId: 'ghost__t1' })).code).toBe(-32602);
+    expect(resultOf(await h.call(s, 'tasks/list'))).toEqual({ tasks: [] });
     expect(resultOf(await h.call(s, 'ping'))).toEqual({});
   });
 

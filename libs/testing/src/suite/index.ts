@@ -15,5 +15,6 @@ export {
   type ProbeOptions,
 } from './probe-client';
 export { firstText, structured, waitUntil } from './probe-results';
+export { callToolAsTask, pollTask } from './task-client';
 export { federatedNaming, fixtureNames, perServerNaming, type NameMapping, type Naming } from './naming';
 export { Era, ERAS, LATEST_ERA, PROBE_CAPABILITIES, pinProtocolVersion } from './protocol-era';

@@ -2,7 +2,7 @@
  * Feature-suite tests of initialize, ping, the tool list and the tools that answer from their arguments.
  */
 import { expect, it } from 'vitest';
-import { FIXTURE_TEXT, TINY_PNG_BASE64, TONE_WAV_BASE64 } from '../fixtures/index';
+import { FIXTURE_TEXT, TASKS_CAPABILITY, TINY_PNG_BASE64, TONE_WAV_BASE64 } from '../fixtures/index';
 import { fixtureNames } from './naming';
 import { PROBE_CLIENT_INFO } from './probe-client';
 import { firstText, structured } from './probe-results';
@@ -15,6 +15,7 @@ const BASE_TOOLS = [
   'elicitUrl',
   'fail',
   'log',
+  'longTask',
   'mixed',
   'notifyChanged',
   'pollResume',
@@ -52,6 +53,7 @@ export function toolTests({ opts, naming, probe, call }: SuiteContext): void {
       prompts: { listChanged: true },
       logging: {},
       completions: {},
+      tasks: TASKS_CAPABILITY,
     });
   });
 

@@ -2,7 +2,8 @@
  * One connection to one upstream server: its life cycle (transport start, initialize handshake, restart
  * with exponential backoff after a crash or an expired session, stop) and the raw JSON-RPC relay on top
  * of it. Requests never reject: every failure becomes a JSON-RPC error outcome (-32001 when the upstream
- * is unavailable). Messages from the upstream are attributed and handed to the router's hooks.
+ * is unavailable). Messages from the upstream are attributed and handed to the router's hooks. The tasks
+ * that agent calls create through it are booked to their session.
  */
 import {
   classify,
@@ -13,11 +14,18 @@ import {
   type ServerDefinition,
 } from '@meshgate/contracts';
 import type { Logger } from '@meshgate/config';
-import { ListCapabilities, listChangedKinds, type ListItem, type ListKind } from '@meshgate/mcp';
+import {
+  ListCapabilities,
+  createdTaskId,
+  listChangedKinds,
+  type ListItem,
+  type ListKind,
+} from '@meshgate/mcp';
 import { RelayTable, type CallOrigin, type Outcome, type Pending } from './relay-table';
 import { attribute, type Attribution } from './attribution';
 import { ListCache, fetchAllPages } from './list-cache';
 import { SubscriptionBook } from './subscription-book';
+import { TaskBook } from './task-book';
 import { SessionExpiredError, type TransportFactory, type UpstreamTransport } from './transport';
 import { Lifecycle, type LifecycleEvents } from './lifecycle';
 import { handshake } from './handshake';
@@ -53,6 +61,8 @@ export class UpstreamConnection {
   readonly def: ServerDefinition;
   readonly owner: string | undefined;
   readonly subscriptions = new SubscriptionBook();
+  /** The tasks created through this connection, by the session that created them. */
+  readonly tasks = new TaskBook();
   private readonly table = new RelayTable();
   private readonly lists: ListCache;
   private readonly lifecycle: Lifecycle;
@@ -113,7 +123,11 @@ export class UpstreamConnection {
     }
     const left = deadline - Date.now();
     if (left <= 0) return { error: { code: -32003, message: `${method}: no answer within ${timeoutMs} ms` } };
-    return this.exchange(this.transport, method, params, origin, left);
+    const out = await this.exchange(this.transport, method, params, origin, left);
+    const taskId =
+      origin && params?.['task'] !== undefined && 'result' in out ? createdTaskId(out.result) : undefined;
+    if (origin && taskId !== undefined) this.tasks.record(taskId, origin.sessionId);
+    return out;
   }
 
   /** Sends a notification upstream when connected (dropped otherwise: it belongs to the old upstream session). */
@@ -138,8 +152,9 @@ export class UpstreamConnection {
     return this.table.settle(p.id, { error: { code: RequestCancelledCode, message: 'request cancelled' } });
   }
 
-  /** Forgets a session: cancels its calls and releases its resource subscriptions. */
+  /** Forgets a session: cancels its calls, releases its resource subscriptions and forgets its tasks. */
   dropSession(sessionId: string): void {
+    this.tasks.dropSession(sessionId);
     for (const p of this.table.all())
       if (p.origin?.sessionId === sessionId) this.cancelCall(sessionId, p.origin.agentId, 'session ended');
     for (const uri of this.subscriptions.dropSession(sessionId))

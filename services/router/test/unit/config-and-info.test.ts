@@ -62,6 +62,15 @@ describe('federated initialize', () => {
     );
   });
 
+  it('declares tasks, which it routes to the upstreams that offer them', () => {
+    const r = federatedInitializeResult('2025-11-25', [def('a')], '__', '1');
+    expect((r['capabilities'] as Record<string, unknown>)['tasks']).toEqual({
+      list: {},
+      cancel: {},
+      requests: { tools: { call: {} } },
+    });
+  });
+
   it('bounds list and upstream time by the call deadline', () => {
     expect(listBudget(3000, 10_000, 0)).toBe(3000);
     expect(listBudget(3000, 1000, 0)).toBe(950);
@@ -70,7 +79,6 @@ describe('federated initialize', () => {
     expect(upstreamTimeout(def('a'), 5000, 0)).toBe(1000);
   });
 });
-
 
 describe('childEnv', () => {
   it("passes only safe variables of the router and the definition's own", () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SubscriptionBook } from '../../src/upstream/subscription-book';
+import { TaskBook } from '../../src/upstream/task-book';
 import { fetchAllPages, ListCache, MaxListPages } from '../../src/upstream/list-cache';
 import { backoffDelay } from '../../src/upstream/lifecycle';
 import type { Outcome } from '../../src/upstream/relay-table';
@@ -23,6 +24,26 @@ describe('SubscriptionBook', () => {
     book.add('b', 's2');
     expect(book.dropSession('s1')).toEqual(['a']);
     expect(book.subscribers('b')).toEqual(['s2']);
+  });
+});
+
+describe('TaskBook', () => {
+  it('tells who created a task and forgets the tasks of an ended session', () => {
+    const book = new TaskBook();
+    book.record('t1', 's1');
+    book.record('t2', 's2');
+    expect(book.ownerOf('t1')).toBe('s1');
+    expect(book.ownerOf('t3')).toBeUndefined();
+    expect(book.ownerOf(7)).toBeUndefined();
+    book.dropSession('s1');
+    expect(book.ownerOf('t1')).toBeUndefined();
+    expect(book.ownerOf('t2')).toBe('s2');
+  });
+
+  it('forgets the oldest tasks beyond its bound', () => {
+    const book = new TaskBook(2);
+    for (const id of ['a', 'b', 'c']) book.record(id, 's');
+    expect(['a', 'b', 'c'].map((id) => book.ownerOf(id))).toEqual([undefined, 's', 's']);
   });
 });
 
