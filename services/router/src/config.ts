@@ -18,6 +18,13 @@ export const RouterEnv = z.object({
     .refine(isValidSeparator, 'must be 1-8 characters, none of them a letter, a digit or "-"'),
   ROUTER_LIST_DEADLINE_MS: Millis(3000, 50, 60_000),
   ROUTER_RESTART_BACKOFF_MAX_MS: Millis(30_000, 100, 600_000),
+  /** Sessions no call reached for this long are released (state, stateful upstream connections). */
+  ROUTER_SESSION_IDLE_S: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 86_400)
+    .default(86_400),
 });
 export type RouterEnv = z.infer<typeof RouterEnv>;
 
@@ -30,6 +37,8 @@ export interface RouterConfig {
   separator: string;
   listDeadlineMs: number;
   restartBackoffMaxMs: number;
+  /** Idle time after which a session's state on this replica is released (ms). */
+  sessionIdleMs: number;
   /** KV bucket holding the server definitions (tests point it at a bucket of their own). */
   registryBucket: string;
 }
@@ -44,6 +53,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     separator: e.MESHGATE_NAMESPACE_SEPARATOR,
     listDeadlineMs: e.ROUTER_LIST_DEADLINE_MS,
     restartBackoffMaxMs: e.ROUTER_RESTART_BACKOFF_MAX_MS,
+    sessionIdleMs: e.ROUTER_SESSION_IDLE_S * 1000,
     registryBucket: Buckets.registry,
   };
 }

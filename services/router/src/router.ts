@@ -101,6 +101,16 @@ async function compose(
     log,
   };
   const agent = agentMessages({ sessions, pool, serverRequests, log });
+  // Agents often vanish without DELETE: release what a session holds here once no call reached it for the
+  // idle limit (its next call, if any, simply starts afresh on whichever replica serves it).
+  const sweep = setInterval(
+    () => {
+      for (const sessionId of sessions.idleSince(Date.now() - config.sessionIdleMs))
+        void agent.ended({ v: 1, sessionId, reason: 'expired' });
+    },
+    Math.min(60_000, Math.max(250, config.sessionIdleMs / 4)),
+  );
+  sweep.unref();
   const service = await serve(
     bus,
     {
@@ -163,6 +173,7 @@ async function compose(
     instanceId,
     stop: () =>
       (stopping ??= (async () => {
+        clearInterval(sweep);
         await service.stop();
         for (const s of subscriptions) s.unsubscribe();
         await registry.stop();

@@ -1,6 +1,6 @@
 /**
  * The sessions this router replica knows: learned from the calls it serves, forgotten when the session
- * ends. Holds what the replica keeps per session in memory only (ADR 001): the session's info and log level.
+ * ends or, since an agent may vanish without DELETE, when no call has reached it for the idle limit. Holds what the replica keeps per session in memory only (ADR 001): the session's info and log level.
  */
 import type { SessionInfo } from '@meshgate/contracts';
 import type { LoggingLevel } from '@meshgate/mcp';
@@ -10,6 +10,8 @@ export interface SessionState {
   info: SessionInfo;
   /** The level the agent set with logging/setLevel; messages below it are not relayed. */
   level: LoggingLevel | undefined;
+  /** When a call of this session last reached this replica (epoch ms). */
+  lastSeen: number;
 }
 
 /** The sessions known to this replica, by id. */
@@ -17,13 +19,14 @@ export class Sessions {
   private readonly byId = new Map<string, SessionState>();
 
   /** Records (or refreshes) a session from the info a call carries. */
-  remember(info: SessionInfo): SessionState {
+  remember(info: SessionInfo, now = Date.now()): SessionState {
     const known = this.byId.get(info.id);
     if (known) {
       known.info = info;
+      known.lastSeen = now;
       return known;
     }
-    const state: SessionState = { info, level: undefined };
+    const state: SessionState = { info, level: undefined, lastSeen: now };
     this.byId.set(info.id, state);
     return state;
   }
@@ -34,6 +37,11 @@ export class Sessions {
 
   forget(id: string): boolean {
     return this.byId.delete(id);
+  }
+
+  /** Ids of the sessions no call has reached since `cutoff` (epoch ms). */
+  idleSince(cutoff: number): string[] {
+    return [...this.byId.values()].filter((s) => s.lastSeen < cutoff).map((s) => s.info.id);
   }
 
   /** The sessions that reach `server`: every federated session and those of its own endpoint. */

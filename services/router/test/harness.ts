@@ -88,6 +88,7 @@ export async function startHarness(overrides: Partial<RouterConfig> = {}): Promi
     separator: '__',
     listDeadlineMs: 3000,
     restartBackoffMaxMs: 2000,
+    sessionIdleMs: 86_400_000,
     registryBucket: bucket,
     ...overrides,
   });

@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       separator: '__',
       listDeadlineMs: 3000,
       restartBackoffMaxMs: 30_000,
+      sessionIdleMs: 86_400_000,
       registryBucket: 'mg_registry',
     });
   });
