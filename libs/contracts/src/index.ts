@@ -3,3 +3,4 @@ export * from './jsonrpc';
 export * from './servers';
 export * from './session';
 export * from './router';
+export * from './audit';

@@ -79,14 +79,20 @@ export function classify(value: unknown): Classified {
   if ('method' in v) {
     if ('id' in v) {
       const r = JsonRpcRequest.safeParse(v);
-      return r.success ? { kind: 'request', message: r.data } : { kind: 'invalid', id, reason: describe(r.error) };
+      return r.success
+        ? { kind: 'request', message: r.data }
+        : { kind: 'invalid', id, reason: describe(r.error) };
     }
     const n = JsonRpcNotification.safeParse(v);
-    return n.success ? { kind: 'notification', message: n.data } : { kind: 'invalid', id: null, reason: describe(n.error) };
+    return n.success
+      ? { kind: 'notification', message: n.data }
+      : { kind: 'invalid', id: null, reason: describe(n.error) };
   }
   if ('result' in v || 'error' in v) {
     const r = JsonRpcResponse.safeParse(v);
-    return r.success ? { kind: 'response', message: r.data } : { kind: 'invalid', id, reason: describe(r.error) };
+    return r.success
+      ? { kind: 'response', message: r.data }
+      : { kind: 'invalid', id, reason: describe(r.error) };
   }
   return { kind: 'invalid', id, reason: 'neither a request, a notification nor a response' };
 }
@@ -99,7 +105,12 @@ function describe(error: z.ZodError): string {
 }
 
 /** Builds a JSON-RPC error response. */
-export function errorResponse(id: JsonRpcId | null, code: number, message: string, data?: unknown): JsonRpcError {
+export function errorResponse(
+  id: JsonRpcId | null,
+  code: number,
+  message: string,
+  data?: unknown,
+): JsonRpcError {
   return data === undefined
     ? { jsonrpc: '2.0', id, error: { code, message } }
     : { jsonrpc: '2.0', id, error: { code, message, data } };

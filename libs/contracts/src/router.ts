@@ -50,5 +50,9 @@ export function parseGatewayRequestId(id: unknown): { instance: string; n: numbe
 }
 
 /** Published on `Subjects.sessionEnded`. */
-export const SessionEnded = z.object({ v: z.literal(1), sessionId: SessionId, reason: z.enum(['deleted', 'expired']) });
+export const SessionEnded = z.object({
+  v: z.literal(1),
+  sessionId: SessionId,
+  reason: z.enum(['deleted', 'expired']),
+});
 export type SessionEnded = z.infer<typeof SessionEnded>;

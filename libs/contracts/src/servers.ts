@@ -7,7 +7,10 @@ import { z } from 'zod';
 
 export const ServerName = z
   .string()
-  .regex(/^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, 'must start with a letter and hold only letters, digits and "-" (max 63)');
+  .regex(
+    /^[a-zA-Z][a-zA-Z0-9-]{0,62}$/,
+    'must start with a letter and hold only letters, digits and "-" (max 63)',
+  );
 export type ServerName = z.infer<typeof ServerName>;
 
 const Common = {

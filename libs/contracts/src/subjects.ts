@@ -52,7 +52,8 @@ export const Subjects = {
   /** Messages for an agent that belong to no request (list_changed, resources/updated, logs): the GET stream. */
   sessionToAgent: (sessionId: string) => subject('session', tok(sessionId), 'to-agent'),
   /** Messages that belong to one in-flight request, for the ingress replica holding that POST stream. */
-  ingressStream: (instance: string, stream: string) => subject('ingress', tok(instance), 'stream', tok(stream)),
+  ingressStream: (instance: string, stream: string) =>
+    subject('ingress', tok(instance), 'stream', tok(stream)),
   ingressStreamAll: (instance: string) => `${subject('ingress', tok(instance), 'stream')}.*`,
   /** Registry queries and change events. */
   registryList: subject('registry', 'list'),
@@ -68,7 +69,13 @@ export const Buckets = {
 /** Parses `mg.v1.ingress.<instance>.stream.<token>`; null when the subject has another shape. */
 export function parseIngressStream(s: string): { instance: string; stream: string } | null {
   const parts = s.split('.');
-  if (parts.length !== 6 || parts[0] !== 'mg' || parts[1] !== 'v1' || parts[2] !== 'ingress' || parts[4] !== 'stream')
+  if (
+    parts.length !== 6 ||
+    parts[0] !== 'mg' ||
+    parts[1] !== 'v1' ||
+    parts[2] !== 'ingress' ||
+    parts[4] !== 'stream'
+  )
     return null;
   return { instance: parts[3]!, stream: parts[5]! };
 }

@@ -4,7 +4,12 @@ import { gatewayRequestId, parseGatewayRequestId } from '../src/router';
 
 describe('classify', () => {
   it('recognises requests, notifications and responses and keeps unknown fields', () => {
-    const req = classify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x', extra: { deep: 1 } } });
+    const req = classify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'x', extra: { deep: 1 } },
+    });
     expect(req).toEqual({
       kind: 'request',
       message: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x', extra: { deep: 1 } } },
@@ -32,14 +37,21 @@ describe('classify', () => {
   });
 
   it('builds error responses with and without data', () => {
-    expect(errorResponse(1, -32601, 'no')).toEqual({ jsonrpc: '2.0', id: 1, error: { code: -32601, message: 'no' } });
+    expect(errorResponse(1, -32601, 'no')).toEqual({
+      jsonrpc: '2.0',
+      id: 1,
+      error: { code: -32601, message: 'no' },
+    });
     expect(errorResponse(null, -32700, 'p', { at: 3 }).error.data).toEqual({ at: 3 });
   });
 });
 
 describe('gateway request ids', () => {
   it('round-trips and rejects foreign ids', () => {
-    expect(parseGatewayRequestId(gatewayRequestId('router-1a', 42))).toEqual({ instance: 'router-1a', n: 42 });
+    expect(parseGatewayRequestId(gatewayRequestId('router-1a', 42))).toEqual({
+      instance: 'router-1a',
+      n: 42,
+    });
     expect(parseGatewayRequestId(7)).toBeNull();
     expect(parseGatewayRequestId('mg:a.b:1')).toBeNull();
     expect(parseGatewayRequestId('mg:x:1:2')).toBeNull();

@@ -21,9 +21,15 @@ describe('subject builder', () => {
   });
 
   it('parses what it builds and returns null on other shapes', () => {
-    expect(parseIngressStream(Subjects.ingressStream('ing-1', 'tok'))).toEqual({ instance: 'ing-1', stream: 'tok' });
+    expect(parseIngressStream(Subjects.ingressStream('ing-1', 'tok'))).toEqual({
+      instance: 'ing-1',
+      stream: 'tok',
+    });
     expect(parseIngressStream('mg.v1.ingress.x.other.y')).toBeNull();
-    expect(parseSessionSubject(Subjects.sessionToUpstream('abc'))).toEqual({ sessionId: 'abc', verb: 'to-upstream' });
+    expect(parseSessionSubject(Subjects.sessionToUpstream('abc'))).toEqual({
+      sessionId: 'abc',
+      verb: 'to-upstream',
+    });
     expect(parseSessionSubject('mg.v1.router.call')).toBeNull();
   });
 });

@@ -1,0 +1,137 @@
+/**
+ * The audit event, schema version 1: what every service publishes to the JetStream stream `MG_AUDIT` on
+ * `mg.audit.<tenant>.<kind>` (one event per step of a request), and what security teams consume. Its JSON
+ * Schema is published in docs/schemas/ for consumers in other languages; a test keeps the two equal.
+ * Arguments never travel in clear: a digest of their canonical form (RFC 8785) and a redacted copy.
+ */
+import { z } from 'zod';
+import { ServerName } from './servers';
+import { isSubjectToken } from './subjects';
+
+/** What a step was. Kebab-case, so that each kind is one subject token. */
+export const AuditKind = z.enum([
+  'request-received',
+  'authentication',
+  'policy-decision',
+  'inspection-finding',
+  'cache-hit',
+  'cache-miss',
+  'upstream-call',
+  'response-sent',
+]);
+export type AuditKind = z.infer<typeof AuditKind>;
+
+/** A tenant id: one subject token, lower case. */
+export const TenantId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and "-", starting with a letter or digit');
+export type TenantId = z.infer<typeof TenantId>;
+
+/** The tenant of every request until tenants are configured. */
+export const DefaultTenant = 'default';
+
+/** Arguments as the trail keeps them: a digest of the canonical JSON and a copy with secrets redacted. */
+export const AuditArguments = z.object({
+  /** `sha256:<hex>` of the RFC 8785 canonical form of the arguments as received. */
+  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  /** The arguments with every value under a secret-looking key replaced by "[redacted]". */
+  redacted: z.unknown(),
+});
+export type AuditArguments = z.infer<typeof AuditArguments>;
+
+export const AuditOutcome = z.enum(['ok', 'error', 'denied', 'blocked', 'timeout', 'cancelled']);
+export type AuditOutcome = z.infer<typeof AuditOutcome>;
+
+/** Fields every event carries. */
+const Envelope = {
+  /** Schema version of this event. */
+  v: z.literal(1),
+  /** Unique event id (UUID); also the `Nats-Msg-Id` that makes publishing idempotent. */
+  id: z.uuid(),
+  time: z.iso.datetime({ offset: true }),
+  tenant: TenantId,
+  principal: z.string().max(256).optional(),
+  session: z.string().max(64).optional(),
+  /** W3C trace id (32 hex digits) shared by every event of one request. */
+  traceId: z.string().regex(/^[0-9a-f]{32}$/),
+  /** Who published it. */
+  service: z.enum(['ingress', 'policy', 'router', 'cache', 'inspector', 'registry', 'audit']),
+  instance: z.string().max(64),
+  /** The JSON-RPC method and id of the agent's request, when the step belongs to one. */
+  method: z.string().max(256).optional(),
+  requestId: z.union([z.string().max(256), z.number()]).optional(),
+  server: ServerName.optional(),
+  /** Tool, prompt or resource the request names, as the upstream knows it. */
+  target: z.string().max(1024).optional(),
+};
+
+const ErrorDetail = z.object({ code: z.number().int(), message: z.string().max(1024) });
+
+export const AuditEvent = z.discriminatedUnion('kind', [
+  z.object({
+    ...Envelope,
+    kind: z.literal('request-received'),
+    arguments: AuditArguments.optional(),
+    protocolVersion: z.string().max(32).optional(),
+    clientAddress: z.string().max(64).optional(),
+  }),
+  z.object({
+    ...Envelope,
+    kind: z.literal('authentication'),
+    scheme: z.enum(['api-key', 'jwt', 'oauth', 'none']),
+    outcome: z.enum(['ok', 'denied']),
+    reason: z.string().max(512).optional(),
+  }),
+  z.object({
+    ...Envelope,
+    kind: z.literal('policy-decision'),
+    effect: z.enum(['allow', 'deny']),
+    policies: z.array(z.string().max(256)).max(64),
+    reason: z.string().max(512).optional(),
+  }),
+  z.object({
+    ...Envelope,
+    kind: z.literal('inspection-finding'),
+    phase: z.enum(['request', 'response', 'definitions']),
+    rule: z.string().max(256),
+    severity: z.enum(['info', 'low', 'medium', 'high', 'critical']),
+    action: z.enum(['allow', 'redact', 'block']),
+    detail: z.string().max(1024).optional(),
+  }),
+  z.object({ ...Envelope, kind: z.literal('cache-hit'), key: z.string().regex(/^sha256:[0-9a-f]{64}$/) }),
+  z.object({ ...Envelope, kind: z.literal('cache-miss'), key: z.string().regex(/^sha256:[0-9a-f]{64}$/) }),
+  z.object({
+    ...Envelope,
+    kind: z.literal('upstream-call'),
+    latencyMs: z.number().nonnegative(),
+    sizeBytes: z.number().int().nonnegative(),
+    outcome: AuditOutcome,
+    error: ErrorDetail.optional(),
+  }),
+  z.object({
+    ...Envelope,
+    kind: z.literal('response-sent'),
+    latencyMs: z.number().nonnegative(),
+    sizeBytes: z.number().int().nonnegative(),
+    outcome: AuditOutcome,
+    error: ErrorDetail.optional(),
+  }),
+]);
+export type AuditEvent = z.infer<typeof AuditEvent>;
+
+/** The JetStream stream of the trail and its subjects: `mg.audit.<tenant>.<kind>`. */
+export const AuditStream = 'MG_AUDIT';
+export const AuditSubjects = {
+  all: 'mg.audit.>',
+  of(tenant: string, kind: AuditKind): string {
+    if (!isSubjectToken(tenant))
+      throw new Error(`invalid tenant token: ${JSON.stringify(tenant.slice(0, 64))}`);
+    return `mg.audit.${tenant}.${kind}`;
+  },
+  /** Every kind of one tenant, for a consumer's filter. */
+  tenant(tenant: string): string {
+    if (!isSubjectToken(tenant))
+      throw new Error(`invalid tenant token: ${JSON.stringify(tenant.slice(0, 64))}`);
+    return `mg.audit.${tenant}.>`;
+  },
+} as const;

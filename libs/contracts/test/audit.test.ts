@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { AuditEvent, AuditSubjects } from '../src/audit';
+import { AuditSchemaPath, auditEventJsonSchema } from '../src/audit-schema';
+
+const base = {
+  v: 1,
+  id: '0b6c1c4e-5d57-4c5e-9d6c-3f1f5a0b8e21',
+  time: '2026-11-24T10:00:00.000Z',
+  tenant: 'acme',
+  traceId: '0af7651916cd43dd8448eb211c80319c',
+  service: 'router',
+  instance: 'router-1',
+} as const;
+
+describe('AuditEvent', () => {
+  it('accepts each kind with its own fields', () => {
+    expect(
+      AuditEvent.parse({
+        ...base,
+        kind: 'upstream-call',
+        server: 'github',
+        target: 'search',
+        latencyMs: 3.2,
+        sizeBytes: 120,
+        outcome: 'ok',
+      }),
+    ).toMatchObject({ kind: 'upstream-call', outcome: 'ok' });
+    expect(
+      AuditEvent.parse({
+        ...base,
+        kind: 'request-received',
+        method: 'tools/call',
+        arguments: { digest: `sha256:${'a'.repeat(64)}`, redacted: { q: 'x', token: '[redacted]' } },
+      }).kind,
+    ).toBe('request-received');
+  });
+
+  it('refuses events that break the schema', () => {
+    expect(AuditEvent.safeParse({ ...base, kind: 'upstream-call' }).success).toBe(false);
+    expect(
+      AuditEvent.safeParse({
+        ...base,
+        tenant: 'Acme.Corp',
+        kind: 'cache-miss',
+        key: `sha256:${'b'.repeat(64)}`,
+      }).success,
+    ).toBe(false);
+    expect(
+      AuditEvent.safeParse({ ...base, v: 2, kind: 'cache-miss', key: `sha256:${'b'.repeat(64)}` }).success,
+    ).toBe(false);
+    expect(
+      AuditEvent.safeParse({
+        ...base,
+        kind: 'request-received',
+        arguments: { digest: 'md5:x', redacted: {} },
+      }).success,
+    ).toBe(false);
+  });
+
+  it('builds one subject per tenant and kind, refusing unsafe tenants', () => {
+    expect(AuditSubjects.of('acme', 'policy-decision')).toBe('mg.audit.acme.policy-decision');
+    expect(AuditSubjects.tenant('acme')).toBe('mg.audit.acme.>');
+    expect(() => AuditSubjects.of('a.b', 'cache-hit')).toThrow(/tenant/);
+    expect(() => AuditSubjects.tenant('*')).toThrow(/tenant/);
+  });
+});
+
+describe('published JSON Schema', () => {
+  it('is the one derived from the zod schema (run npm run audit:schema after a change)', () => {
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const published = JSON.parse(readFileSync(`${root}${AuditSchemaPath}`, 'utf8'));
+    expect(published).toEqual(auditEventJsonSchema());
+    expect(published['$schema']).toBe('https://json-schema.org/draft/2020-12/schema');
+  });
+});
