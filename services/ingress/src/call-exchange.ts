@@ -23,7 +23,7 @@ import { header } from './mcp-guard';
 import { supportsPriming } from './protocol';
 import { SseStream } from './sse-stream';
 import type { StreamLease } from './stream-registry';
-import { sendRpcError, writeJson } from './http-replies';
+import { agentLeft, sendRpcError, writeJson } from './http-replies';
 
 /** Code of a call ended because the agent cancelled it (as in LSP; MCP leaves it to the implementation). */
 const REQUEST_CANCELLED = -32800;
@@ -44,6 +44,11 @@ export async function exchangeCall(
   let sse: SseStream | null = null;
   let lease: StreamLease | null = null;
 
+  // Gone before the call was sent: nothing to answer and nothing to cancel upstream.
+  if (agentLeft(reply)) {
+    ctx.metrics.observeCall(message.method, 'cancelled', started);
+    return;
+  }
   lease = ctx.streams.acquire(sid, 'call', (reason) =>
     finish(errorResponse(message.id, ErrorCodes.UpstreamUnavailable, `Call ended: ${reason}`), 'unavailable'),
   );

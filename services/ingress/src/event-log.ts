@@ -146,6 +146,8 @@ export async function openEventLog(bus: Bus, opts: EventLogOptions): Promise<Eve
       const stop = () => void messages.close();
       const timer = setTimeout(stop, Math.max(0, o.until - Date.now()));
       o.signal.addEventListener('abort', stop, { once: true });
+      // The agent may have left while the consumer was being set up: its abort event has already fired.
+      if (o.signal.aborted) stop();
       let lastSeq = o.afterSeq;
       let final = false;
       try {

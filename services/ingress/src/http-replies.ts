@@ -47,6 +47,17 @@ export function writeJson(
   res.end(text);
 }
 
+/**
+ * True when the agent closed the connection while its request was being looked up; the reply is then
+ * taken over with nothing to send. The connection's 'close' event has already fired and never fires again,
+ * so whatever a handler would register on it (stream slot, subscription) must not be taken at all.
+ */
+export function agentLeft(reply: FastifyReply): boolean {
+  if (!reply.raw.destroyed) return false;
+  reply.hijack();
+  return true;
+}
+
 /** Lifts the idle timeout of the connection while a call or stream is held open (deadlines bound it). */
 export function holdOpen(request: FastifyRequest): void {
   const socket = request.raw.socket;

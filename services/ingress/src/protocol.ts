@@ -26,15 +26,17 @@ export function supportsPriming(sessionVersion: string): boolean {
 export type VersionCheck = { ok: true } | { ok: false; reason: string };
 
 /**
- * Checks the MCP-Protocol-Version header of a request. An unsupported value is refused; an absent header
- * means 2025-03-26, which matches sessions negotiated at 2025-03-26 or before (their clients never send it);
- * a present header must equal the session's version. `sessionVersion` is undefined for `initialize`.
+ * Checks the MCP-Protocol-Version header of a request. A value that is neither supported nor the session's
+ * negotiated version is refused; an absent header means 2025-03-26, which matches sessions negotiated at
+ * 2025-03-26 or before (their clients never send it); a present header must equal the session's version.
+ * `sessionVersion` is undefined for `initialize`.
  */
 export function checkVersionHeader(
   header: string | undefined,
   sessionVersion: string | undefined,
 ): VersionCheck {
-  if (header !== undefined && !isSupportedVersion(header))
+  // The session's own version is always accepted: the router also negotiates 2024-11-05, and clients send it.
+  if (header !== undefined && header !== sessionVersion && !isSupportedVersion(header))
     return { ok: false, reason: `unsupported MCP-Protocol-Version: ${header.slice(0, 40)}` };
   if (sessionVersion === undefined) return { ok: true };
   if (header === undefined)

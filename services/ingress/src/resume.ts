@@ -12,7 +12,7 @@ import type { StoredEvent } from './event-log';
 import { parseEventId } from './event-id';
 import { openSessionStream } from './session-stream';
 import { SseStream } from './sse-stream';
-import { sendRpcError } from './http-replies';
+import { agentLeft, sendRpcError } from './http-replies';
 
 /** How long a GET-stream replay may take to catch up with the log. */
 const CATCH_UP_MS = 5000;
@@ -67,6 +67,7 @@ async function followCall(
   const sid = record.session.id;
   const res = reply.raw;
   const stopped = new AbortController();
+  if (agentLeft(reply)) return;
   const lease = ctx.streams.acquire(sid, 'stream', () => stopped.abort());
   if (!lease)
     return sendRpcError(reply, 429, errorResponse(null, ErrorCodes.Overloaded, 'Too many open streams'));

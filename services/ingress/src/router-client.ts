@@ -36,11 +36,13 @@ export function createRouterClient(
 
   /** The call on replica `instance`, failed with RouterReplicaGone if the replica dies meanwhile. */
   const pinnedRequest = (instance: string, call: RouterCall, opts: CallOptions): Promise<RouterReply> => {
+    // Built first: a name that is no subject token throws here, before a watch exists that nothing would end.
+    const subject = Subjects.routerInstanceCall(instance);
     let unwatch = () => {};
     const gone = new Promise<never>((_resolve, reject) => {
       unwatch = liveness.watch(instance, () => reject(new RouterReplicaGone(instance)));
     });
-    return Promise.race([request(Subjects.routerInstanceCall(instance), call, opts), gone]).finally(unwatch);
+    return Promise.race([request(subject, call, opts), gone]).finally(unwatch);
   };
 
   return {
@@ -58,8 +60,9 @@ export function createRouterClient(
           { session: record.session.id.slice(0, 8), from: record.router, to: reply.router },
           're-pinned session',
         );
-        // The call succeeded; a failed re-pin only costs the next call one more failover.
-        await sessions.put({ ...record, router: reply.router }).catch((err: unknown) => {
+        // The call succeeded; a failed re-pin only costs the next call one more failover. Compare-and-set:
+        // a session deleted (or re-pinned by another replica) while the call was held stays as it is now.
+        await sessions.update({ ...record, router: reply.router }).catch((err: unknown) => {
           logger.warn({ err }, 're-pin not stored');
         });
       }

@@ -24,6 +24,11 @@ export interface SessionStore {
   /** The record, from the cache or KV; null when unknown or expired. */
   get(sessionId: string): Promise<SessionRecord | null>;
   put(record: SessionRecord): Promise<void>;
+  /**
+   * Rewrites a record only if it is still the revision this replica read (compare-and-set); false when it
+   * changed or was deleted meanwhile, so a late write never brings a deleted session back.
+   */
+  update(record: SessionRecord): Promise<boolean>;
   /** Removes the record; false when there was none. */
   delete(sessionId: string): Promise<boolean>;
   /** Registers a listener for sessions ended on any replica. */
@@ -110,6 +115,21 @@ export async function openSessionStore(bus: Bus, opts: SessionStoreOptions): Pro
       return hit.record;
     },
     put: write,
+    async update(record) {
+      const id = record.session.id;
+      const base = cache.get(id) ?? (await load(id));
+      if (!base) return false;
+      try {
+        const revision = await kv.update(id, encodeJson(record), base.revision);
+        cache.set(id, { record, writtenAt: Date.now(), revision });
+        return true;
+      } catch (err) {
+        // The next read takes the current record (or its absence) from KV instead of this stale copy.
+        cache.delete(id);
+        opts.logger.debug({ err }, 'session record changed meanwhile: not rewritten');
+        return false;
+      }
+    },
     async delete(sessionId) {
       cache.delete(sessionId);
       const entry = await kv.get(sessionId);

@@ -9,7 +9,7 @@ import { ErrorCodes, Subjects, ToAgent, errorResponse, type SessionRecord } from
 import type { IngressContext } from './context';
 import { supportsPriming } from './protocol';
 import { SseStream } from './sse-stream';
-import { sendRpcError } from './http-replies';
+import { agentLeft, sendRpcError } from './http-replies';
 
 /** Messages held while a resumed stream replays its past; beyond that the newest are dropped. */
 const MAX_HELD = 1000;
@@ -37,6 +37,7 @@ export async function openSessionStream(
   let sse: SseStream | undefined;
   let live = false;
   const held: ToAgent['message'][] = [];
+  if (agentLeft(reply)) return;
   const lease = ctx.streams.acquire(sid, 'stream', () => (sse ? sse.end() : res.destroy()));
   if (!lease)
     return sendRpcError(reply, 429, errorResponse(null, ErrorCodes.Overloaded, 'Too many open streams'));

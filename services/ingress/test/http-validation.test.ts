@@ -142,6 +142,19 @@ describe('POST validation', () => {
     const old = await inject({ headers: { ...json, 'mcp-session-id': legacy }, body: ping });
     expect(old.statusCode).toBe(200);
   });
+  it('accepts the version it negotiated: a 2024-11-05 session sending its header, as SDK clients do', async () => {
+    const sid = await seedSession('2024-11-05');
+    const ping = await inject({
+      headers: { ...json, 'mcp-session-id': sid, 'mcp-protocol-version': '2024-11-05' },
+      body: JSON.stringify(request(10, 'ping')),
+    });
+    expect([ping.statusCode, ping.json()]).toEqual([200, { jsonrpc: '2.0', id: 10, result: {} }]);
+    const other = await inject({
+      headers: { ...json, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-03-26' },
+      body: JSON.stringify(request(11, 'ping')),
+    });
+    expect(other.statusCode).toBe(400);
+  });
   it('refuses a response to a request the gateway never sent, and a session opened on another endpoint', async () => {
     const sid = await seedSession('2025-03-26');
     const headers = { ...json, 'mcp-session-id': sid };

@@ -65,6 +65,9 @@ describe('checkVersionHeader', () => {
     expect(checkVersionHeader(undefined, '2025-06-18').ok).toBe(false);
     expect(checkVersionHeader('2025-11-25', '2025-11-25').ok).toBe(true);
     expect(checkVersionHeader('2025-06-18', '2025-11-25').ok).toBe(false);
+    // The router negotiates 2024-11-05 when asked; SDK clients then send it in the header.
+    expect(checkVersionHeader('2024-11-05', '2024-11-05').ok).toBe(true);
+    expect(checkVersionHeader('2024-11-05', '2025-03-26').ok).toBe(false);
   });
   it('sends priming events only to 2025-11-25 sessions and later', () => {
     expect(supportsPriming('2025-11-25')).toBe(true);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kvm, type KV } from '@nats-io/kv';
 import { spawnNats, type SpawnedNats } from '@meshgate/testing';
 import { Bus, decodeJson, encodeJson } from '@meshgate/bus';
-import { Buckets, SessionRecord } from '@meshgate/contracts';
+import { Buckets, SessionRecord, Subjects, type ToUpstream } from '@meshgate/contracts';
 import { start, type IngressHandle } from '../src/service';
 import { newSessionId } from '../src/session-store';
 import { startFakeRouter, type FakeRouter } from './fake-router';
@@ -140,6 +140,35 @@ describe('two replicas', () => {
     const stored = decodeJson(SessionRecord, (await kv.get(id))!.value, 'record');
     expect(stored.router).toBe('router-live');
     expect((await post(via(s, a), toolCall(31, 'echo'))).status).toBe(200);
+  });
+
+  it('never brings back a session deleted while its failed-over call was held, when re-pinning it', async () => {
+    const id = newSessionId();
+    const record: SessionRecord = {
+      v: 1,
+      session: { id, protocolVersion: '2025-11-25', clientCapabilities: {}, target: { kind: 'federated' } },
+      router: 'router-dead',
+      createdAt: Date.now(),
+    };
+    await kv.put(id, encodeJson(record));
+    const s: Session = { base: b.url, path: '/mcp', id, version: '2025-11-25' };
+    const held = post(s, toolCall(40, 'hang'));
+    await router.until(() => router.calls.some((c) => c.session.id === id && c.message.id === 40));
+    const headers = { 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' };
+    expect((await fetch(`${a.url}/mcp`, { method: 'DELETE', headers })).status).toBe(200);
+    expect(await (await held).json()).toMatchObject({ id: 40, error: { code: -32001 } });
+
+    // The router answers the call late; the reply names another replica than the record did.
+    const cancel: ToUpstream = {
+      v: 1,
+      sessionId: id,
+      message: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 40 } },
+    };
+    bus.publish(Subjects.sessionToUpstream(id), cancel);
+    await router.until(() => router.toUpstream.some((u) => u.payload.sessionId === id));
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await kv.get(id))?.operation).not.toBe('PUT');
+    expect((await post(via(s, a), toolCall(41, 'echo'))).status).toBe(404);
   });
 
   it('report not ready once no router replica answers', async () => {

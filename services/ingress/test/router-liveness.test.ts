@@ -9,9 +9,19 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { spawnNats, type SpawnedNats } from '@meshgate/testing';
 import { Bus, decodeJson, encodeJson } from '@meshgate/bus';
-import { ErrorCodes, QueueGroups, RouterCall, Subjects, type RouterReply } from '@meshgate/contracts';
+import {
+  ErrorCodes,
+  InvalidSubjectToken,
+  QueueGroups,
+  RouterCall,
+  Subjects,
+  type RouterReply,
+  type SessionRecord,
+} from '@meshgate/contracts';
 import { createLogger } from '@meshgate/config';
+import { createRouterClient } from '../src/router-client';
 import { createRouterLiveness, type RouterLiveness } from '../src/router-liveness';
+import { newSessionId, type SessionStore } from '../src/session-store';
 import { start, type IngressHandle } from '../src/service';
 import { startFakeRouter, type FakeRouter } from './fake-router';
 import { openSession, post, testConfig, toolCall } from './harness';
@@ -95,6 +105,33 @@ describe('router liveness watch', () => {
     await silent.nc.close();
     await waitFor(() => gone === 1);
     unwatch();
+  });
+});
+
+describe('router client', () => {
+  it('leaves no watch behind when the pinned replica name cannot form a subject', async () => {
+    let watching = 0;
+    const counting: RouterLiveness = {
+      watch: () => {
+        watching += 1;
+        return () => (watching -= 1);
+      },
+      stop: () => undefined,
+    };
+    const sessions = { update: async () => true } as unknown as SessionStore;
+    const client = createRouterClient(bus, sessions, counting, logger);
+    const session = {
+      id: newSessionId(),
+      protocolVersion: '2025-11-25',
+      clientCapabilities: {},
+      target: { kind: 'federated' as const },
+    };
+    const record: SessionRecord = { v: 1, session, router: 'bad.router', createdAt: Date.now() };
+    const message = { jsonrpc: '2.0' as const, id: 1, method: 'tools/list' };
+    await expect(
+      client.call(record, { v: 1, session, message }, { deadline: Date.now() + 1000, traceparent: '' }),
+    ).rejects.toBeInstanceOf(InvalidSubjectToken);
+    expect(watching).toBe(0);
   });
 });
 
