@@ -2,3 +2,6 @@
 export * from './server-catalogue';
 export * from './server-entry';
 export * from './kv-server-catalogue';
+export * from './audit-archive';
+export * from './audit-query';
+export * from './js-audit-archive';

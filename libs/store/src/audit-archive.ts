@@ -1,0 +1,112 @@
+/**
+ * The persistence port of the audit archive (ADR 003): archived events with their chain links, the chain
+ * head of each tenant (compare-and-set on a revision, so several archiver replicas serialise on it), signed
+ * checkpoints, and filtered queries. Adapters (the embedded JetStream one here, a MongoDB one later) all pass
+ * the same conformance suite. The chain logic itself lives in the audit service; this port only stores.
+ */
+import { z } from 'zod';
+import { AuditEvent, TenantId } from '@meshgate/contracts';
+import type { AuditQuery } from './audit-query';
+
+const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+/** Where an event sits in its tenant's hash chain: `hash = sha256(prevHash || canonical(event))`. */
+export const ChainLink = z.object({
+  seq: z.number().int().positive(),
+  prevHash: Sha256Hex,
+  hash: Sha256Hex,
+});
+export type ChainLink = z.infer<typeof ChainLink>;
+
+/** One archived event, schema version 1. */
+export const ArchiveRecord = z.object({ v: z.literal(1), event: AuditEvent, link: ChainLink });
+export type ArchiveRecord = z.infer<typeof ArchiveRecord>;
+
+/**
+ * The head of a tenant's chain: the last claimed link and the event that claimed it. An archiver claims a
+ * seq by moving the head first and writes the record second, so a head whose event has no record yet is a
+ * claim in progress (or one whose writer died: its redelivered event completes it).
+ */
+export const ChainHead = z.object({
+  seq: z.number().int().positive(),
+  hash: Sha256Hex,
+  prevHash: Sha256Hex,
+  eventId: z.uuid(),
+});
+export type ChainHead = z.infer<typeof ChainHead>;
+
+/** A chain head as stored, with the revision a compare-and-set must name. */
+export type StoredChainHead = ChainHead & { revision: number };
+
+/** A signed statement that a tenant's chain had `hash` at `seq` at `time` (Ed25519 over RFC 8785 JSON). */
+export const Checkpoint = z.object({
+  v: z.literal(1),
+  tenant: TenantId,
+  seq: z.number().int().positive(),
+  hash: Sha256Hex,
+  time: z.iso.datetime({ offset: true }),
+  /** First 16 hex digits of the SHA-256 of the signing key's SPKI DER form. */
+  keyId: z.string().regex(/^[0-9a-f]{16}$/),
+  /** Base64 Ed25519 signature. */
+  signature: z.string().min(1).max(256),
+});
+export type Checkpoint = z.infer<typeof Checkpoint>;
+
+/** One page of a query; `cursor` continues it, null when nothing is left. */
+export interface AuditPage {
+  records: ArchiveRecord[];
+  cursor: string | null;
+}
+
+/** The result of an append: the stored record, and whether this call wrote it. */
+export interface AppendResult {
+  record: ArchiveRecord;
+  created: boolean;
+}
+
+/** The archive of the audit trail. */
+export interface AuditArchive {
+  /** Stores `event` with `link`; idempotent by event id: a known id returns the record already stored. */
+  append(event: AuditEvent, link: ChainLink): Promise<AppendResult>;
+  /** The record of an event id, or null. */
+  getById(eventId: string): Promise<ArchiveRecord | null>;
+  /**
+   * Records of `tenant` with `seq >= fromSeq`, at most `limit`, in seq order (records sharing a seq, which
+   * only tampering produces, follow each other in storage order).
+   */
+  records(tenant: string, fromSeq: number, limit: number): Promise<ArchiveRecord[]>;
+  /** The chain head of `tenant`, or null before its first event. */
+  head(tenant: string): Promise<StoredChainHead | null>;
+  /**
+   * Moves the head of `tenant` if it is still at `expectedRevision` (0: there must be no head yet) and
+   * returns the new revision; throws HeadConflict when another writer moved it first.
+   */
+  setHead(tenant: string, head: ChainHead, expectedRevision: number): Promise<number>;
+  /** Stores a checkpoint (one per tenant and seq; a second one for the same seq replaces it). */
+  putCheckpoint(checkpoint: Checkpoint): Promise<void>;
+  /** Checkpoints of `tenant` in seq order. */
+  checkpoints(tenant: string): Promise<Checkpoint[]>;
+  /** Records matching `filters`, from `cursor` (null: the beginning), in a stable order. */
+  query(filters: AuditQuery, cursor: string | null, limit: number): Promise<AuditPage>;
+  /** Resolves when the backing store answers; rejects when it cannot be reached. */
+  ping(): Promise<void>;
+}
+
+/** A compare-and-set of a chain head lost: another writer moved it first. */
+export class HeadConflict extends Error {
+  constructor(
+    readonly tenant: string,
+    readonly expectedRevision: number,
+  ) {
+    super(`the chain head of tenant "${tenant}" is not at revision ${expectedRevision}`);
+    this.name = 'HeadConflict';
+  }
+}
+
+/** A query cursor that this adapter did not issue. */
+export class InvalidCursor extends Error {
+  constructor(cursor: string) {
+    super(`invalid cursor: ${JSON.stringify(cursor.slice(0, 64))}`);
+    this.name = 'InvalidCursor';
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The conformance suite of the AuditArchive port: every adapter (embedded JetStream now, MongoDB later) runs
+ * exactly these tests. Each test gets a fresh, empty archive from the factory and disposes of it afterwards.
+ * Links here are arbitrary but well-formed: the port stores them, the audit service computes them.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createHash, randomUUID } from 'node:crypto';
+import type { AuditEvent } from '@meshgate/contracts';
+import {
+  HeadConflict,
+  InvalidCursor,
+  type AuditArchive,
+  type ChainLink,
+  type Checkpoint,
+} from '../src/index';
+
+/** What a factory hands each test: an empty archive and how to dispose of it. */
+export interface ArchiveFixture {
+  archive: AuditArchive;
+  dispose(): Promise<void>;
+}
+
+const hex = (s: string) => createHash('sha256').update(s).digest('hex');
+const link = (seq: number): ChainLink => ({ seq, prevHash: hex(`p${seq}`), hash: hex(`h${seq}`) });
+
+/** A valid `response-sent` event of `tenant`. */
+export function auditEvent(tenant: string, over: Partial<Record<string, unknown>> = {}): AuditEvent {
+  return {
+    v: 1,
+    id: randomUUID(),
+    time: '2026-11-25T10:00:00.000Z',
+    tenant,
+    traceId: 'a'.repeat(32),
+    service: 'ingress',
+    instance: 'ingress-1',
+    kind: 'response-sent',
+    latencyMs: 3,
+    sizeBytes: 10,
+    outcome: 'ok',
+    ...over,
+  };
+}
+
+/** Registers the suite for one adapter under `describe(name)`. */
+export function describeAuditArchiveConformance(name: string, factory: () => Promise<ArchiveFixture>): void {
+  describe(`AuditArchive conformance: ${name}`, () => {
+    let fixture: ArchiveFixture;
+    let archive: AuditArchive;
+    beforeEach(async () => {
+      fixture = await factory();
+      archive = fixture.archive;
+    });
+    afterEach(async () => {
+      await fixture.dispose();
+    });
+
+    it('appends a record, reads it by id, and is idempotent by event id', async () => {
+      const e = auditEvent('t1');
+      const first = await archive.append(e, link(1));
+      expect(first).toEqual({ record: { v: 1, event: e, link: link(1) }, created: true });
+      const again = await archive.append(e, link(2));
+      expect(again).toEqual({ record: first.record, created: false });
+      expect(await archive.getById(e.id)).toEqual(first.record);
+      expect(await archive.getById(randomUUID())).toBeNull();
+      expect(await archive.getById('not-a-uuid')).toBeNull();
+      expect(await archive.records('t1', 1, 10)).toHaveLength(1);
+    });
+
+    it('lets exactly one of two racing appends of one event write it', async () => {
+      const e = auditEvent('t1');
+      const results = await Promise.all([archive.append(e, link(1)), archive.append(e, link(1))]);
+      expect(results.filter((r) => r.created).length).toBeLessThanOrEqual(1);
+      expect(await archive.records('t1', 1, 10)).toHaveLength(1);
+    });
+
+    it('rejects an invalid event or link and stores nothing', async () => {
+      const bad = { ...auditEvent('t1'), tenant: 'Bad.Tenant' } as AuditEvent;
+      await expect(archive.append(bad, link(1))).rejects.toThrow();
+      await expect(archive.append(auditEvent('t1'), { ...link(1), hash: 'x' })).rejects.toThrow();
+      expect(await archive.records('t1', 1, 10)).toEqual([]);
+    });
+
+    it('pages through the records of one tenant in seq order, apart from other tenants', async () => {
+      for (let seq = 1; seq <= 7; seq++) {
+        await archive.append(auditEvent('alpha'), link(seq));
+        if (seq <= 2) await archive.append(auditEvent('beta'), link(seq));
+      }
+      const seqs = async (tenant: string, from: number, limit: number) =>
+        (await archive.records(tenant, from, limit)).map((r) => r.link.seq);
+      expect(await seqs('alpha', 1, 3)).toEqual([1, 2, 3]);
+      expect(await seqs('alpha', 4, 3)).toEqual([4, 5, 6]);
+      expect(await seqs('alpha', 7, 3)).toEqual([7]);
+      expect(await seqs('alpha', 2, 2)).toEqual([2, 3]);
+      expect(await seqs('alpha', 8, 3)).toEqual([]);
+      expect(await seqs('beta', 1, 10)).toEqual([1, 2]);
+      expect(await seqs('gamma', 1, 10)).toEqual([]);
+      expect(await seqs('../x', 1, 10)).toEqual([]);
+    });
+
+    it('moves a chain head only from the revision it names', async () => {
+      expect(await archive.head('t1')).toBeNull();
+      const h1 = { seq: 1, hash: hex('a'), prevHash: '0'.repeat(64), eventId: randomUUID() };
+      const r1 = await archive.setHead('t1', h1, 0);
+      expect(await archive.head('t1')).toEqual({ ...h1, revision: r1 });
+      await expect(archive.setHead('t1', h1, 0)).rejects.toBeInstanceOf(HeadConflict);
+      const h2 = { seq: 2, hash: hex('b'), prevHash: h1.hash, eventId: randomUUID() };
+      const racing = await Promise.allSettled([archive.setHead('t1', h2, r1), archive.setHead('t1', h2, r1)]);
+      expect(racing.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const lost = racing.find((r) => r.status === 'rejected');
+      expect(lost?.status === 'rejected' && lost.reason instanceof HeadConflict).toBe(true);
+      expect((await archive.head('t1'))?.seq).toBe(2);
+      expect(await archive.head('t2')).toBeNull();
+    });
+
+    it('keeps checkpoints per tenant in seq order', async () => {
+      const cp = (tenant: string, seq: number): Checkpoint => ({
+        v: 1,
+        tenant,
+        seq,
+        hash: hex(`c${seq}`),
+        time: '2026-11-25T10:00:00.000Z',
+        keyId: '0123456789abcdef',
+        signature: 'c2ln',
+      });
+      await archive.putCheckpoint(cp('t1', 10));
+      await archive.putCheckpoint(cp('t1', 2));
+      await archive.putCheckpoint(cp('t2', 5));
+      await archive.putCheckpoint({ ...cp('t1', 10), signature: 'bmV3' });
+      expect(await archive.checkpoints('t1')).toEqual([cp('t1', 2), { ...cp('t1', 10), signature: 'bmV3' }]);
+      expect(await archive.checkpoints('t3')).toEqual([]);
+      await expect(archive.putCheckpoint({ ...cp('t1', 3), keyId: 'x' })).rejects.toThrow();
+    });
+
+    it('queries by filters with a stable cursor', async () => {
+      const mk = (tenant: string, over: Partial<Record<string, unknown>>) => auditEvent(tenant, over);
+      const events = [
+        mk('q1', { principal: 'ann', server: 'files', target: 'read', time: '2026-11-25T10:00:00Z' }),
+        mk('q1', { principal: 'bob', outcome: 'error', time: '2026-11-25T11:00:00Z' }),
+        mk('q2', { principal: 'ann', kind: 'cache-hit', key: `sha256:${hex('k')}` }),
+        mk('q1', { principal: 'ann', traceId: 'b'.repeat(32), time: '2026-11-25T12:00:00Z' }),
+      ];
+      for (const [i, e] of events.entries()) await archive.append(e, link(i + 1));
+      const ids = async (q: Parameters<AuditArchive['query']>[0]) =>
+        (await archive.query(q, null, 100)).records.map((r) => r.event.id);
+      expect(await ids({ principal: 'ann' })).toEqual([events[0]!.id, events[2]!.id, events[3]!.id]);
+      expect(await ids({ tenant: 'q1', outcome: 'error' })).toEqual([events[1]!.id]);
+      expect(await ids({ kind: 'cache-hit' })).toEqual([events[2]!.id]);
+      expect(await ids({ server: 'files', target: 'read' })).toEqual([events[0]!.id]);
+      expect(await ids({ traceId: 'b'.repeat(32) })).toEqual([events[3]!.id]);
+      expect(await ids({ tenant: 'q1', from: '2026-11-25T10:30:00Z', to: '2026-11-25T12:00:00Z' })).toEqual([
+        events[1]!.id,
+      ]);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let page = 0; page < 10; page++) {
+        const got = await archive.query({ tenant: 'q1' }, cursor, 2);
+        seen.push(...got.records.map((r) => r.event.id));
+        cursor = got.cursor;
+        if (cursor === null) break;
+      }
+      expect(seen).toEqual([events[0]!.id, events[1]!.id, events[3]!.id]);
+      await expect(archive.query({}, 'forged', 2)).rejects.toBeInstanceOf(InvalidCursor);
+    });
+
+    it('answers a ping', async () => {
+      await expect(archive.ping()).resolves.toBeUndefined();
+    });
+  });
+}

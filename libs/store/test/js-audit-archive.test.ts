@@ -1,0 +1,73 @@
+/**
+ * The embedded JetStream audit archive against a real NATS: the conformance suite, on a stream and buckets
+ * of its own per test, then what only this adapter promises (unreadable stored records are skipped and
+ * reported, and the stream is created with the duplicate window that makes appends idempotent).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { JsAuditArchive, type JsAuditArchiveOptions } from '../src/index';
+import { auditEvent, describeAuditArchiveConformance } from './audit-archive.conformance';
+
+let nc: NatsConnection;
+const made: JsAuditArchiveOptions[] = [];
+
+beforeAll(async () => {
+  nc = await connect({ servers: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222' });
+});
+afterAll(async () => {
+  const jsm = await jetstreamManager(nc);
+  const kvm = new Kvm(nc);
+  for (const o of made) {
+    await jsm.streams.delete(o.stream!).catch(() => false);
+    for (const b of [o.idBucket!, o.headBucket!, o.checkpointBucket!])
+      await (await kvm.open(b)).destroy().catch(() => false);
+  }
+  await nc.drain();
+});
+
+function isolated(): JsAuditArchiveOptions {
+  const id = randomBytes(5).toString('hex');
+  const opts = {
+    stream: `MG_TEST_ARCHIVE_${id}`,
+    subjectPrefix: `mgtest.archive.${id}`,
+    idBucket: `mg_test_ids_${id}`,
+    headBucket: `mg_test_heads_${id}`,
+    checkpointBucket: `mg_test_cps_${id}`,
+  };
+  made.push(opts);
+  return opts;
+}
+
+describeAuditArchiveConformance('JetStream', async () => {
+  const archive = await JsAuditArchive.open(nc, isolated());
+  return { archive, dispose: async () => {} };
+});
+
+describe('JsAuditArchive', () => {
+  it('creates its stream with a ten-minute duplicate window and binds to it when it exists', async () => {
+    const opts = isolated();
+    await JsAuditArchive.open(nc, opts);
+    const info = await (await jetstreamManager(nc)).streams.info(opts.stream!);
+    expect(info.config.duplicate_window).toBe(600_000_000_000);
+    expect(info.config.subjects).toEqual([`${opts.subjectPrefix}.*`]);
+    await expect(JsAuditArchive.open(nc, opts)).resolves.toBeInstanceOf(JsAuditArchive);
+  });
+
+  it('skips and reports stored records it cannot read', async () => {
+    const opts = isolated();
+    const corrupt: number[] = [];
+    const archive = await JsAuditArchive.open(nc, { ...opts, onCorrupt: (seq) => corrupt.push(seq) });
+    const link = { seq: 1, prevHash: '0'.repeat(64), hash: 'f'.repeat(64) };
+    await archive.append(auditEvent('t1'), link);
+    const js = jetstream(nc);
+    const bad = await js.publish(`${opts.subjectPrefix}.t1`, '{ nope');
+    const wrong = await js.publish(`${opts.subjectPrefix}.t1`, JSON.stringify({ v: 2 }));
+    await archive.append(auditEvent('t1'), { ...link, seq: 2 });
+    expect((await archive.records('t1', 1, 10)).map((r) => r.link.seq)).toEqual([1, 2]);
+    expect(corrupt).toEqual([bad.seq, wrong.seq]);
+  });
+});

@@ -1,0 +1,83 @@
+/**
+ * The archiver's configuration: a pure function of the environment, validated once at start-up. Every bad
+ * variable is named in one error (see parseEnv). Stream, consumer and bucket names are fields so that tests
+ * can isolate themselves; the environment never changes them.
+ */
+import { z } from 'zod';
+import { CommonEnv, newInstanceId, parseEnv } from '@meshgate/config';
+import { AuditStream } from '@meshgate/contracts';
+import type { JsAuditArchiveOptions } from '@meshgate/store';
+
+const Int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,12}$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().min(min).max(max));
+
+/** The variables the archiver reads. */
+export const AuditEnv = z.object({
+  ...CommonEnv,
+  AUDIT_PORT: Int(0, 65_535).default(8083),
+  AUDIT_HOST: z.string().min(1).default('127.0.0.1'),
+  MESHGATE_AUDIT_SIGNING_KEY: z.string().min(1).optional(),
+  MESHGATE_AUDIT_DATA_DIR: z.string().min(1).default('./data/audit'),
+  MESHGATE_AUDIT_CHECKPOINT_EVERY: Int(1, 10_000_000).default(1_000),
+  MESHGATE_AUDIT_CHECKPOINT_S: Int(1, 86_400).default(60),
+  MESHGATE_AUDIT_MAX_ACK_PENDING: Int(1, 100_000).default(256),
+  MESHGATE_AUDIT_ACK_WAIT_S: Int(1, 3_600).default(30),
+  MESHGATE_AUDIT_STREAM_MAX_AGE_S: Int(0, 10 * 365 * 86_400).default(30 * 86_400),
+  MESHGATE_AUDIT_STREAM_REPLICAS: Int(1, 5).default(1),
+});
+export type AuditEnv = z.infer<typeof AuditEnv>;
+
+/** Everything `start` needs. */
+export interface AuditConfig {
+  natsUrl: string;
+  logLevel: AuditEnv['LOG_LEVEL'];
+  instanceId: string;
+  /** Probe and metrics address; port 0 picks a free port. */
+  host: string;
+  port: number;
+  /** PKCS#8 PEM of the Ed25519 checkpoint key; else the key file under `dataDir`. */
+  signingKeyPem?: string;
+  dataDir: string;
+  checkpointEvery: number;
+  checkpointIntervalMs: number;
+  /** The audit stream (created when missing, as the publishers do) and its retention. */
+  stream: { name: string; subjects: string; maxAgeMs: number; replicas: number };
+  /** The durable consumer shared by every replica. */
+  consumer: { durable: string; maxAckPending: number; ackWaitMs: number };
+  /** Where invalid events go: a stream of its own, outside `mg.audit.>`. */
+  deadLetter: { stream: string; subject: string };
+  archive: JsAuditArchiveOptions;
+}
+
+/** Reads the archiver's configuration from `env`; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditConfig {
+  const e = parseEnv(AuditEnv, env);
+  return {
+    natsUrl: e.NATS_URL,
+    logLevel: e.LOG_LEVEL,
+    instanceId: e.INSTANCE_ID ?? newInstanceId('audit'),
+    host: e.AUDIT_HOST,
+    port: e.AUDIT_PORT,
+    ...(e.MESHGATE_AUDIT_SIGNING_KEY !== undefined ? { signingKeyPem: e.MESHGATE_AUDIT_SIGNING_KEY } : {}),
+    dataDir: e.MESHGATE_AUDIT_DATA_DIR,
+    checkpointEvery: e.MESHGATE_AUDIT_CHECKPOINT_EVERY,
+    checkpointIntervalMs: e.MESHGATE_AUDIT_CHECKPOINT_S * 1_000,
+    stream: {
+      name: AuditStream,
+      subjects: 'mg.audit.>',
+      maxAgeMs: e.MESHGATE_AUDIT_STREAM_MAX_AGE_S * 1_000,
+      replicas: e.MESHGATE_AUDIT_STREAM_REPLICAS,
+    },
+    consumer: {
+      durable: 'audit-archiver',
+      maxAckPending: e.MESHGATE_AUDIT_MAX_ACK_PENDING,
+      ackWaitMs: e.MESHGATE_AUDIT_ACK_WAIT_S * 1_000,
+    },
+    deadLetter: { stream: 'MG_AUDIT_DEAD', subject: 'mg.deadletter.audit' },
+    archive: {},
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The archiver process, composed: load the signing key (fail fast when it is wrong), connect to NATS, open
+ * the archive, the dead-letter stream and the durable consumer, then serve the verify endpoint and the probe
+ * app. `stop()` closes the app, the endpoint, the consumer (in-flight events finish), writes the last
+ * checkpoints and closes the connection, in that order; it is safe to call twice.
+ */
+import { Bus } from '@meshgate/bus';
+import { createLogger } from '@meshgate/config';
+import { JsAuditArchive } from '@meshgate/store';
+import manifest from '../package.json' with { type: 'json' };
+import { startCheckpointer } from './checkpointer';
+import type { AuditConfig } from './config';
+import { startArchiverConsumer } from './consumer';
+import { ensureDeadLetterStream } from './dead-letter';
+import { buildHttpApp } from './http-app';
+import { createMetrics } from './metrics';
+import { loadSigningKey } from './signing-key';
+import { serveAudit } from './verify-endpoint';
+
+/** A running archiver replica. */
+export interface AuditHandle {
+  /** Base URL of the probe app, e.g. `http://127.0.0.1:8083`. */
+  url: string;
+  instanceId: string;
+  /** SPKI PEM of the key that signs this replica's checkpoints. */
+  publicKeyPem: string;
+  stop(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 2_000;
+
+/** Starts one archiver replica. */
+export async function start(config: AuditConfig): Promise<AuditHandle> {
+  const log = createLogger('audit', config.logLevel, config.instanceId);
+  const key = await loadSigningKey({
+    dataDir: config.dataDir,
+    ...(config.signingKeyPem !== undefined ? { pem: config.signingKeyPem } : {}),
+  });
+  const bus = await Bus.connect({ url: config.natsUrl, name: `meshgate-audit-${config.instanceId}` });
+  try {
+    const archive = await JsAuditArchive.open(bus.nc, {
+      ...config.archive,
+      onCorrupt: (streamSeq, reason) =>
+        log.warn({ streamSeq, reason }, 'skipped an unreadable archive record'),
+    });
+    await ensureDeadLetterStream(bus.nc, config.deadLetter);
+    let lag: () => Promise<number> = () => Promise.resolve(0);
+    const metrics = createMetrics(() => lag());
+    const checkpointer = startCheckpointer({
+      archive,
+      key,
+      every: config.checkpointEvery,
+      intervalMs: config.checkpointIntervalMs,
+      onCheckpoint: () => metrics.checkpoints.inc(),
+      onError: (err, tenant) => log.error({ err, tenant }, 'checkpoint failed'),
+    });
+    const consumer = await startArchiverConsumer({
+      nc: bus.nc,
+      archive,
+      config,
+      onArchived: (tenant, link) => {
+        metrics.archived.inc();
+        checkpointer.archived(tenant, link);
+      },
+      onDuplicate: () => metrics.duplicates.inc(),
+      onDeadLetter: (reason, subject) => {
+        metrics.deadLetters.inc();
+        log.warn({ reason, subject }, 'sent an invalid audit event to the dead letter');
+      },
+      onError: (err) => log.error({ err }, 'archiving failed; the event will be redelivered'),
+    });
+    lag = () => consumer.lag();
+    const endpoint = await serveAudit(bus, archive, key, {
+      instanceId: config.instanceId,
+      version: manifest.version,
+      onError: (err, name) => log.error({ err, endpoint: name }, 'audit endpoint failed'),
+    });
+    const ready = () =>
+      withTimeout(
+        (async () => {
+          if (bus.nc.isClosed()) throw new Error('the NATS connection is closed');
+          await bus.nc.flush();
+          await archive.ping();
+          if (!consumer.alive()) throw new Error('the audit consumer is not pulling');
+        })(),
+        READY_TIMEOUT_MS,
+      );
+    const app = buildHttpApp({ ready, metrics: metrics.registry, logger: log });
+    const url = await app.listen({ host: config.host, port: config.port }).catch(async (err: unknown) => {
+      await endpoint.stop();
+      await consumer.stop();
+      await checkpointer.stop();
+      throw err;
+    });
+    log.info({ url, keyId: key.keyId, publicKey: key.publicKeyPem }, 'audit archiver started');
+
+    let stopping: Promise<void> | undefined;
+    return {
+      url,
+      instanceId: config.instanceId,
+      publicKeyPem: key.publicKeyPem,
+      stop: () =>
+        (stopping ??= (async () => {
+          await app.close();
+          await endpoint.stop();
+          await consumer.stop();
+          await checkpointer.stop();
+          await bus.close();
+          log.info('audit archiver stopped');
+        })()),
+    };
+  } catch (err) {
+    await bus.close();
+    throw err;
+  }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}

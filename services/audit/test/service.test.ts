@@ -1,0 +1,182 @@
+/**
+ * The archiver service over a real NATS: events published as the publishers do (js.publish with the event
+ * id as Nats-Msg-Id) for two tenants are archived in per-tenant seq order and verify; a restart mid-run and
+ * two replicas at once archive every event exactly once with gapless chains; a claim left by a dead replica
+ * is completed; invalid events go to the dead letter; probes and metrics answer.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { Bus } from '@meshgate/bus';
+import type { AuditEvent } from '@meshgate/contracts';
+import { JsAuditArchive } from '@meshgate/store';
+import { nextLink } from '../src/chain';
+import { loadConfig, type AuditConfig } from '../src/config';
+import { start, type AuditHandle } from '../src/service';
+import { AuditVerifyReply, AuditVerifySubject } from '../src/verify-endpoint';
+import { responseSent } from './events';
+import { cleanup, isolate, type Isolated } from './nats-fixture';
+
+let nc: NatsConnection;
+let bus: Bus;
+let dataDir: string;
+const isolated: Isolated[] = [];
+const running: AuditHandle[] = [];
+
+beforeAll(async () => {
+  nc = await connect({ servers: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222' });
+  bus = await Bus.connect({ url: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222', name: 'audit-test' });
+  dataDir = mkdtempSync(join(tmpdir(), 'mg-audit-'));
+});
+// The verify endpoint's subject is fixed: replicas of one test must not answer for the next one.
+afterEach(async () => {
+  for (const h of running.splice(0)) await h.stop();
+});
+afterAll(async () => {
+  for (const iso of isolated) await cleanup(nc, iso);
+  await bus.close();
+  await nc.drain();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function configFor(iso: Isolated, env: Record<string, string> = {}): AuditConfig {
+  const base = loadConfig({
+    NATS_URL: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222',
+    LOG_LEVEL: 'silent',
+    AUDIT_PORT: '0',
+    MESHGATE_AUDIT_DATA_DIR: dataDir,
+    ...env,
+  });
+  return { ...base, ...iso.config, archive: iso.archive };
+}
+
+async function startService(iso: Isolated, env: Record<string, string> = {}): Promise<AuditHandle> {
+  const h = await start(configFor(iso, env));
+  running.push(h);
+  return h;
+}
+
+async function publish(iso: Isolated, events: AuditEvent[]): Promise<void> {
+  const js = jetstream(nc);
+  await Promise.all(
+    events.map((e) =>
+      js.publish(`${iso.auditPrefix}.${e.tenant}.${e.kind}`, JSON.stringify(e), { msgID: e.id }),
+    ),
+  );
+}
+
+async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function expectChain(archive: JsAuditArchive, tenant: string, events: AuditEvent[]): Promise<void> {
+  await eventually(async () => (await archive.head(tenant))?.seq === events.length);
+  const records = await archive.records(tenant, 1, 10_000);
+  expect(records.map((r) => r.link.seq)).toEqual(events.map((_, i) => i + 1));
+  expect(new Set(records.map((r) => r.event.id))).toEqual(new Set(events.map((e) => e.id)));
+  const report = await bus.request(AuditVerifySubject, { tenant }, AuditVerifyReply, { timeoutMs: 10_000 });
+  expect(report).toMatchObject({ ok: true, checked: events.length, findings: [] });
+}
+
+describe('audit service', () => {
+  it('archives two tenants in publish order, checkpoints them, and verifies', async () => {
+    const iso = isolate();
+    isolated.push(iso);
+    const h = await startService(iso, { MESHGATE_AUDIT_CHECKPOINT_EVERY: '10' });
+    const acme = Array.from({ length: 30 }, (_, n) => responseSent('acme', n));
+    const globex = Array.from({ length: 12 }, (_, n) => responseSent('globex', n));
+    for (let i = 0; i < 30; i++) await publish(iso, [acme[i]!, ...globex.slice(i, i + 1)]);
+    const archive = await JsAuditArchive.open(nc, iso.archive);
+    await expectChain(archive, 'acme', acme);
+    await expectChain(archive, 'globex', globex);
+    expect((await archive.records('acme', 1, 100)).map((r) => r.event.id)).toEqual(acme.map((e) => e.id));
+    await eventually(async () => (await archive.checkpoints('acme')).length === 3);
+    const ready = await fetch(`${h.url}/readyz`);
+    expect(ready.status).toBe(200);
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).toContain('meshgate_audit_events_archived_total 42');
+    expect(metrics).toContain('meshgate_audit_consumer_lag 0');
+    expect(await (await fetch(`${h.url}/healthz`)).json()).toEqual({ status: 'ok' });
+  });
+
+  it('archives every event once across a restart mid-run and a redelivered duplicate', async () => {
+    const iso = isolate();
+    isolated.push(iso);
+    const first = await startService(iso);
+    const archive = await JsAuditArchive.open(nc, iso.archive);
+    const events = Array.from({ length: 150 }, (_, n) => responseSent('acme', n));
+    await publish(iso, events);
+    await eventually(async () => ((await archive.head('acme'))?.seq ?? 0) >= 20);
+    await first.stop();
+    await startService(iso);
+    await expectChain(archive, 'acme', events);
+    // The same event again after the stream's duplicate window would have let it through.
+    await jetstream(nc).publish(`${iso.auditPrefix}.acme.response-sent`, JSON.stringify(events[5]));
+    const jsm = await jetstreamManager(nc);
+    await eventually(async () => {
+      const info = await jsm.consumers.info(iso.config.stream.name, 'audit-archiver');
+      return info.num_pending + info.num_ack_pending === 0 && info.delivered.stream_seq === 151;
+    });
+    await expectChain(archive, 'acme', events);
+  });
+
+  it('shares the consumer between two replicas: every event exactly once, both chains gapless', async () => {
+    const iso = isolate();
+    isolated.push(iso);
+    await Promise.all([startService(iso), startService(iso)]);
+    const a = Array.from({ length: 120 }, (_, n) => responseSent('acme', n));
+    const b = Array.from({ length: 80 }, (_, n) => responseSent('globex', n));
+    await publish(iso, [...a, ...b]);
+    const archive = await JsAuditArchive.open(nc, iso.archive);
+    await expectChain(archive, 'acme', a);
+    await expectChain(archive, 'globex', b);
+  });
+
+  it('completes the claim of a replica that died between moving the head and writing', async () => {
+    const iso = isolate();
+    isolated.push(iso);
+    const archive = await JsAuditArchive.open(nc, iso.archive);
+    const orphan = responseSent('acme', 0);
+    const link = nextLink(null, orphan);
+    await archive.setHead('acme', { ...link, eventId: orphan.id }, 0);
+    await startService(iso);
+    const later = [responseSent('acme', 1), responseSent('acme', 2)];
+    await publish(iso, later);
+    await publish(iso, [orphan]);
+    await expectChain(archive, 'acme', [orphan, ...later]);
+    expect((await archive.getById(orphan.id))?.link).toEqual(link);
+  });
+
+  it('sends invalid events to the dead letter and goes on archiving', async () => {
+    const iso = isolate();
+    isolated.push(iso);
+    const h = await startService(iso);
+    const js = jetstream(nc);
+    await js.publish(`${iso.auditPrefix}.acme.response-sent`, '{ not json');
+    await js.publish(`${iso.auditPrefix}.acme.response-sent`, JSON.stringify({ v: 2 }));
+    await js.publish(`${iso.auditPrefix}.other.response-sent`, JSON.stringify(responseSent('acme', 9)));
+    const good = [responseSent('acme', 1)];
+    await publish(iso, good);
+    const archive = await JsAuditArchive.open(nc, iso.archive);
+    await expectChain(archive, 'acme', good);
+    const jsm = await jetstreamManager(nc);
+    await eventually(async () => (await jsm.streams.info(iso.config.deadLetter.stream)).state.messages === 3);
+    const dead = await jsm.streams.getMessage(iso.config.deadLetter.stream, { seq: 3 });
+    expect(JSON.parse(dead!.string())).toMatchObject({
+      v: 1,
+      subject: `${iso.auditPrefix}.other.response-sent`,
+    });
+    expect(await (await fetch(`${h.url}/metrics`)).text()).toContain('meshgate_audit_dead_letters_total 3');
+    await expect(
+      bus.request(AuditVerifySubject, { tenant: 'Bad.Tenant' }, AuditVerifyReply, { timeoutMs: 2_000 }),
+    ).rejects.toMatchObject({ code: 400 });
+  });
+});
