@@ -30,3 +30,18 @@ export function isLevelEnabled(messageLevel: unknown, sessionLevel: LoggingLevel
   if (sessionLevel === undefined || !isLoggingLevel(messageLevel)) return true;
   return LoggingLevels.indexOf(messageLevel) >= LoggingLevels.indexOf(sessionLevel);
 }
+
+/**
+ * The least severe of `levels`, ignoring unset ones; undefined when none is set. A connection shared by
+ * several sessions is set to it, so that every session gets what it asked for once its own filter applies.
+ */
+export function leastSevere(levels: readonly (LoggingLevel | undefined)[]): LoggingLevel | undefined {
+  let least: LoggingLevel | undefined;
+  for (const level of levels)
+    if (
+      level !== undefined &&
+      (least === undefined || LoggingLevels.indexOf(level) < LoggingLevels.indexOf(least))
+    )
+      least = level;
+  return least;
+}

@@ -1,9 +1,11 @@
 /**
  * What every call handler needs from the running replica, and the small rules they share: the upstream
- * timeout of a call, and the error of an unavailable upstream.
+ * timeout of a call, the log level to set upstream, and the error of an unavailable upstream.
  */
 import type { Logger } from '@meshgate/config';
 import { ErrorCodes, type ServerDefinition } from '@meshgate/contracts';
+import { leastSevere, type LoggingLevel } from '@meshgate/mcp';
+import type { UpstreamConnection } from './upstream/connection';
 import type { ConnectionPool } from './upstream/pool';
 import type { Outcome } from './upstream/relay-table';
 import type { RegistryView } from './registry-view';
@@ -23,6 +25,22 @@ export interface CallContext {
 /** The time one upstream request may take: the definition's timeout, cut by the call's deadline. */
 export function upstreamTimeout(def: ServerDefinition, deadline: number, now = Date.now()): number {
   return Math.max(1, Math.min(def.timeoutMs, deadline - now));
+}
+
+/**
+ * The level to set on `conn` when session `sessionId` asks for `level`. A shared connection has one level for
+ * every session, and each session's own level is applied by the router, so it is set to the least severe
+ * level any session reaching it asked for: one session asking for less must not silence another.
+ */
+export function upstreamLevel(
+  ctx: CallContext,
+  conn: UpstreamConnection,
+  sessionId: string,
+  level: LoggingLevel,
+): LoggingLevel {
+  if (conn.owner !== undefined) return level;
+  const others = ctx.sessions.using(conn.server).filter((s) => s.info.id !== sessionId);
+  return leastSevere([level, ...others.map((s) => s.level)]) ?? level;
 }
 
 /** The outcome of a call whose upstream cannot be reached. */

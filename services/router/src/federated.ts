@@ -19,7 +19,7 @@ import {
 import type { UpstreamConnection } from './upstream/connection';
 import type { CallOrigin, Outcome } from './upstream/relay-table';
 import { setLevel, subscribe, unsubscribe } from './upstream/session-requests';
-import { upstreamTimeout, type CallContext } from './call-context';
+import { upstreamLevel, upstreamTimeout, type CallContext } from './call-context';
 import { federatedInitializeResult, listBudget, splitShares, within } from './federation-info';
 import { federatedTaskList } from './federated-tasks';
 import { relayTaskRequest } from './task-access';
@@ -124,7 +124,7 @@ async function setLevelEverywhere(
       if (capabilities?.['logging'] === undefined) return;
       const out = await setLevel(
         conn,
-        { ...params },
+        { ...params, level: upstreamLevel(ctx, conn, origin.sessionId, level) },
         undefined,
         Math.max(1, Math.min(budget, upstreamTimeout(def, deadline))),
       );

@@ -9,7 +9,7 @@ import type { JsonRpcRequest } from '@meshgate/contracts';
 import { isLoggingLevel, negotiateVersion, unknownTargetError } from '@meshgate/mcp';
 import type { CallOrigin, Outcome } from './upstream/relay-table';
 import { setLevel, subscribe, unsubscribe } from './upstream/session-requests';
-import { unavailable, upstreamTimeout, type CallContext } from './call-context';
+import { unavailable, upstreamLevel, upstreamTimeout, type CallContext } from './call-context';
 import { relayTaskList, relayTaskRequest } from './task-access';
 
 /** Answers one request of a session bound to `server`; an unknown or disabled server is a 404 caller fault. */
@@ -37,7 +37,11 @@ export async function perServerCall(
       };
     }
     case 'logging/setLevel': {
-      const out = await setLevel(conn, params, origin, timeout);
+      const level = params['level'];
+      const sent = isLoggingLevel(level)
+        ? { ...params, level: upstreamLevel(ctx, conn, origin.sessionId, level) }
+        : params;
+      const out = await setLevel(conn, sent, origin, timeout);
       const session = ctx.sessions.get(origin.sessionId);
       if ('result' in out && session && isLoggingLevel(params['level'])) session.level = params['level'];
       return out;

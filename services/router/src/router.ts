@@ -83,10 +83,15 @@ async function compose(
   const registry = new RegistryView();
   await registry.watch(bus.nc, config.registryBucket, log, (name, def) => {
     log.info({ server: name, removed: def === undefined }, 'server definition changed');
-    void pool.closeServer(name).then((hadShared) => {
-      const current = registry.get(name);
-      if (hadShared && current && !current.stateful) pool.sharedFor(current);
-    });
+    void pool
+      .closeServer(name)
+      .then((hadShared) => {
+        const current = registry.get(name);
+        if (hadShared && current && !current.stateful) pool.sharedFor(current);
+      })
+      .catch((err: unknown) =>
+        log.debug({ server: name, err: err instanceof Error ? err.message : String(err) }, 'not reconnected'),
+      );
     for (const s of sessions.using(name))
       for (const method of ListChangedMethods)
         publish(Subjects.sessionToAgent(s.info.id), { jsonrpc: '2.0', method });

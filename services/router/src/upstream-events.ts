@@ -2,7 +2,8 @@
  * What the router does with messages its upstreams send on their own: server-to-client requests go to the
  * agent they are attributed to (or are refused upstream when nobody can tell whose they are); progress and
  * logs of a call go to that call's stream; list_changed, resources/updated, unrelated logs and any other
- * notification go to the sessions using that upstream on their to-agent subject. A message about a task
+ * notification go to the sessions using that upstream on their to-agent subject, unless calls of several
+ * sessions were in flight on a shared connection (it may be about one of them: dropped). A message about a task
  * (notifications/tasks/status, or one whose `_meta` names a related task) goes only to the session that
  * created the task. URIs and task ids are namespaced for federated sessions.
  */
@@ -59,7 +60,8 @@ export function upstreamEvents(deps: UpstreamEventDeps): ConnectionHooks {
   /**
    * Who gets a notification that is not about one call's state, and how it was attributed (a call's
    * stream, else the to-agent subject): a task's status and messages of a task go to the session that
-   * created the task; list_changed and unattributed ones to every session using the upstream.
+   * created the task; list_changed and unattributed ones to every session using the upstream; one that
+   * arrived while calls of several sessions were in flight (ambiguous) to nobody.
    */
   const recipients = (
     conn: UpstreamConnection,
@@ -75,7 +77,10 @@ export function upstreamEvents(deps: UpstreamEventDeps): ConnectionHooks {
         via: attributedSession(attribution) === owner ? attribution : Unattributed,
       };
     }
-    const sessionId = listChangedKinds(n.method).length > 0 ? undefined : attributedSession(attribution);
+    if (listChangedKinds(n.method).length > 0) return { targets: audience(conn), via: Unattributed };
+    // Calls of several sessions are in flight: the message may carry one of them's data, so nobody gets it.
+    if (attribution.kind === 'ambiguous') return { targets: [], via: attribution };
+    const sessionId = attributedSession(attribution);
     if (sessionId === undefined) return { targets: audience(conn), via: Unattributed };
     const s = sessions.get(sessionId);
     return { targets: s ? [s] : [], via: attribution };
@@ -99,7 +104,7 @@ export function upstreamEvents(deps: UpstreamEventDeps): ConnectionHooks {
         );
         return conn.respond(request.id, { error: { code: ErrorCodes.InternalError, message } });
       }
-      const cannot = clientCannotAnswer(request.method, session.info.clientCapabilities);
+      const cannot = clientCannotAnswer(request.method, session.info.clientCapabilities, request.params);
       if (cannot)
         return conn.respond(request.id, { error: { code: ErrorCodes.MethodNotFound, message: cannot } });
       const params =
@@ -125,6 +130,11 @@ export function upstreamEvents(deps: UpstreamEventDeps): ConnectionHooks {
       const { targets, via } = recipients(conn, n, attribution);
       if (targets.length === 0 && n.method === 'notifications/tasks/status')
         deps.log.debug({ server: conn.server }, 'status of a task of no known session dropped');
+      else if (via.kind === 'ambiguous')
+        deps.log.debug(
+          { server: conn.server, method: n.method },
+          'notification of no single session dropped',
+        );
       for (const s of targets) {
         if (n.method === 'notifications/message' && !isLevelEnabled(n.params?.['level'], s.level)) continue;
         send(subjectOf(via, s.info.id), s, conn.server, n);

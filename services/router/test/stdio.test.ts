@@ -97,7 +97,10 @@ describe('federated endpoint', () => {
     });
     expect(init['instructions']).toContain(`- ${alpha}`);
     expect(init['instructions']).toContain(`- ${beta}`);
-    expect((init['capabilities'] as Record<string, unknown>)['tasks']).toMatchObject({ list: {}, cancel: {} });
+    expect((init['capabilities'] as Record<string, unknown>)['tasks']).toMatchObject({
+      list: {},
+      cancel: {},
+    });
   });
 
   it('merges the lists of every server with namespaced names', async () => {
@@ -272,5 +275,22 @@ describe('relay', () => {
       'notifications/resources/list_changed',
       'notifications/tools/list_changed',
     ]);
+  });
+});
+
+describe('logging on a shared connection', () => {
+  it('keeps the upstream at the least severe level any session asked for', async () => {
+    const verbose = newSession({ kind: 'server', server: beta });
+    const quiet = newSession({ kind: 'server', server: beta });
+    const federated = newSession({ kind: 'federated' });
+    const upstreamLevel = async () =>
+      (resultOf(await h.call(quiet, 'tools/call', { name: 'level' }))['content'] as { text: string }[])[0]!
+        .text;
+    resultOf(await h.call(verbose, 'logging/setLevel', { level: 'debug' }));
+    expect(await upstreamLevel()).toBe('debug');
+    resultOf(await h.call(quiet, 'logging/setLevel', { level: 'error' }));
+    expect(await upstreamLevel()).toBe('debug');
+    resultOf(await h.call(federated, 'logging/setLevel', { level: 'emergency' }));
+    expect(await upstreamLevel()).toBe('debug');
   });
 });

@@ -6,6 +6,7 @@
  * that agent calls create through it are booked to their session.
  */
 import {
+  ErrorCodes,
   classify,
   type JsonRpcErrorObject,
   type JsonRpcId,
@@ -262,6 +263,14 @@ export class UpstreamConnection {
       this.onNotification(c.message, related);
     } else {
       this.opts.log.warn({ reason: c.reason }, 'upstream sent an invalid JSON-RPC message');
+      // An invalid answer to a request in flight fails that call now rather than at its timeout.
+      if (isAnswer(raw))
+        this.table.settle(c.id, {
+          error: {
+            code: ErrorCodes.InternalError,
+            message: `upstream ${this.def.name} sent an invalid response: ${c.reason}`,
+          },
+        });
     }
   }
 
@@ -300,6 +309,12 @@ export class UpstreamConnection {
   private unavailable(reason: string): Outcome {
     return { error: { code: -32001, message: `upstream ${this.def.name} unavailable: ${reason}` } };
   }
+}
+
+/** True when an upstream message looks like a response (it carries a result or an error and no method). */
+function isAnswer(raw: unknown): boolean {
+  if (typeof raw !== 'object' || raw === null || 'method' in raw) return false;
+  return 'result' in raw || 'error' in raw;
 }
 
 function errorText(err: unknown): string {

@@ -36,7 +36,11 @@ export async function handshake(
   if (typeof chosen !== 'string' || !SessionVersions.includes(chosen as never))
     throw new Error(`upstream chose an unsupported protocol version: ${String(chosen).slice(0, 32)}`);
   transport.initialized(chosen);
-  await transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  await withTimeout(
+    transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    timeoutMs,
+    'notifications/initialized not accepted in time',
+  );
   return out.result;
 }
 

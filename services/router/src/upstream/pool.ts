@@ -13,10 +13,14 @@ export class ConnectionPool {
   private readonly shared = new Map<string, UpstreamConnection>();
   /** server -> session -> connection. */
   private readonly owned = new Map<string, Map<string, UpstreamConnection>>();
+  private closed = false;
 
-  constructor(private readonly create: ConnectionFactory) {}
+  constructor(private readonly factory: ConnectionFactory) {}
 
-  /** The connection `sessionId` uses for `def`: its own for a stateful server, else the shared one. */
+  /**
+   * The connection `sessionId` uses for `def`: its own for a stateful server, else the shared one. Throws
+   * once the pool is closed (a connection started then would never be stopped).
+   */
   connectionFor(def: ServerDefinition, sessionId: string): UpstreamConnection {
     if (!def.stateful) return this.sharedFor(def);
     const bySession = this.owned.get(def.name) ?? new Map<string, UpstreamConnection>();
@@ -29,7 +33,7 @@ export class ConnectionPool {
     return conn;
   }
 
-  /** The shared connection of a server that is not stateful. */
+  /** The shared connection of a server that is not stateful; throws once the pool is closed. */
   sharedFor(def: ServerDefinition): UpstreamConnection {
     let conn = this.shared.get(def.name);
     if (!conn) {
@@ -78,11 +82,17 @@ export class ConnectionPool {
     await Promise.all(closing.map((c) => c.stop()));
   }
 
-  /** Stops every connection. */
+  /** Stops every connection; the pool creates none afterwards. */
   async closeAll(): Promise<void> {
+    this.closed = true;
     const all = this.all();
     this.shared.clear();
     this.owned.clear();
     await Promise.all(all.map((c) => c.stop()));
+  }
+
+  private create(def: ServerDefinition, owner: string | undefined): UpstreamConnection {
+    if (this.closed) throw new Error('connection pool closed');
+    return this.factory(def, owner);
   }
 }

@@ -30,6 +30,10 @@ const InheritedEnv =
 /** How long a child may take to exit after SIGTERM before it gets SIGKILL. */
 const KillGraceMs = 2000;
 const MaxStderrLine = 2000;
+/** Longest line read from a child's stdout; a longer one is a hostile or broken upstream (as for HTTP bodies). */
+export const MaxLineBytes = 32 * 1024 * 1024;
+/** Most input queued for a child that does not read its stdin; sends beyond it are refused. */
+export const MaxUnreadInputBytes = 32 * 1024 * 1024;
 
 /** The environment of a child: the inherited safe variables, then the definition's own. */
 export function childEnv(
@@ -72,6 +76,7 @@ export class StdioTransport implements UpstreamTransport {
       });
       child.once('exit', (code, signal) => this.report(`process exited with ${signal ?? `code ${code}`}`));
       child.stdin.on('error', (err) => this.log.debug({ err: err.message }, 'upstream stdin error'));
+      this.boundLines(child);
       createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => this.onLine(line));
       createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => {
         if (line.trim()) this.log.info({ stderr: line.slice(0, MaxStderrLine) }, 'upstream stderr');
@@ -83,6 +88,8 @@ export class StdioTransport implements UpstreamTransport {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null || !child.stdin.writable)
       return Promise.reject(new Error('process is not running'));
+    if (child.stdin.writableLength > MaxUnreadInputBytes)
+      return Promise.reject(new Error('process is not reading its input'));
     return new Promise((resolve, reject) => {
       child.stdin.write(`${JSON.stringify(message)}\n`, (err) => (err ? reject(err) : resolve()));
     });
@@ -100,6 +107,18 @@ export class StdioTransport implements UpstreamTransport {
     const timer = setTimeout(() => child.kill('SIGKILL'), KillGraceMs);
     await exited;
     clearTimeout(timer);
+  }
+
+  /** readline buffers a line without limit: a child writing one that never ends is given up on. */
+  private boundLines(child: ChildProcessWithoutNullStreams): void {
+    let pending = 0;
+    child.stdout.on('data', (chunk: Buffer) => {
+      const newline = chunk.lastIndexOf(0x0a);
+      pending = newline < 0 ? pending + chunk.length : chunk.length - newline - 1;
+      if (pending <= MaxLineBytes) return;
+      child.stdout.destroy();
+      this.report(`process wrote a line longer than ${MaxLineBytes} bytes`);
+    });
   }
 
   private onLine(line: string): void {

@@ -1,0 +1,69 @@
+/**
+ * UpstreamConnection over a scripted transport: how the relay treats what a broken upstream answers.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { ServerDefinition, type JsonRpcMessage } from '@meshgate/contracts';
+import { UpstreamConnection, type ConnectionHooks } from '../../src/upstream/connection';
+import type { TransportEvents, UpstreamTransport } from '../../src/upstream/transport';
+
+const log = pino({ level: 'silent' });
+const hooks: ConnectionHooks = {
+  serverRequest: () => undefined,
+  notification: () => undefined,
+  reconnected: () => undefined,
+  down: () => undefined,
+};
+const open: UpstreamConnection[] = [];
+
+/** A connection whose upstream answers initialize properly and every other request with `answer(id)`. */
+function scripted(answer: (id: unknown) => unknown): UpstreamConnection {
+  const def = ServerDefinition.parse({
+    name: 'broken',
+    transport: 'stdio',
+    command: 'unused',
+    timeoutMs: 5000,
+  });
+  const transport = (_def: unknown, events: TransportEvents): UpstreamTransport => ({
+    start: () => Promise.resolve(),
+    send: (m: JsonRpcMessage) => {
+      if ('method' in m && 'id' in m)
+        queueMicrotask(() =>
+          events.message(
+            m.method === 'initialize'
+              ? { jsonrpc: '2.0', id: m.id, result: { protocolVersion: '2025-11-25', capabilities: {} } }
+              : answer(m.id),
+          ),
+        );
+      return Promise.resolve();
+    },
+    initialized: () => undefined,
+    close: () => Promise.resolve(),
+  });
+  const conn = new UpstreamConnection({
+    def,
+    owner: undefined,
+    transports: transport,
+    hooks,
+    log,
+    backoffMaxMs: 1000,
+    version: '1',
+  });
+  open.push(conn);
+  conn.start();
+  return conn;
+}
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.stop()));
+});
+
+describe('UpstreamConnection', () => {
+  it('fails a call at once when the upstream answers it with an invalid response', async () => {
+    const conn = scripted((id) => ({ jsonrpc: '2.0', id, result: null }));
+    const started = Date.now();
+    const out = await conn.request('tools/call', { name: 'x' }, undefined, 5000);
+    expect(out).toMatchObject({ error: { code: -32603, message: /invalid response/ } });
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
