@@ -156,5 +156,13 @@ export async function connectHttpProbe(url: string, opts: { era?: Era | undefine
     5000,
     'the GET stream',
   );
-  return probe;
+  return {
+    ...probe,
+    // End the session with DELETE, as a well-behaved client does, so that servers (and gateways sharing
+    // one upstream among sessions) forget it instead of keeping its state until it expires.
+    async close() {
+      await transport.terminateSession().catch(() => undefined);
+      await probe.close();
+    },
+  };
 }
