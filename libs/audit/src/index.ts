@@ -1,0 +1,6 @@
+/** The audit trail's publishing side (ADR 003): event building, the `MG_AUDIT` stream and the publisher. */
+export * from './arguments';
+export * from './event';
+export * from './stream';
+export * from './publisher-options';
+export * from './publisher';

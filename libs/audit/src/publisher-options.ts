@@ -1,0 +1,36 @@
+/**
+ * Options of the audit publisher, validated once at start. The defaults suit one service replica; the
+ * spool directory must be stable across restarts of that replica and never shared by two processes.
+ */
+import { z } from 'zod';
+
+/** What to do when the spool is full: go on and count lost events, or refuse new requests. */
+export const AuditMode = z.enum(['fail-open', 'fail-closed']);
+export type AuditMode = z.infer<typeof AuditMode>;
+
+export const AuditPublisherOptions = z
+  .object({
+    /** Directory of the spool segments (created if missing). */
+    spoolDir: z.string().min(1),
+    /** Size bound of the spool in bytes (default 256 MiB). */
+    spoolMaxBytes: z.number().int().positive().default(256 * 1024 ** 2),
+    /** Size of one spool segment file (default 4 MiB); a segment is deleted once fully acknowledged. */
+    segmentBytes: z.number().int().positive().default(4 * 1024 ** 2),
+    /** `fail-closed`: `admission()` is false while the spool has less than `admissionReserveBytes` free. */
+    mode: AuditMode.default('fail-open'),
+    /** Room kept for events of requests already admitted (default: 64 KiB, at most a tenth of the spool). */
+    admissionReserveBytes: z.number().int().nonnegative().optional(),
+    /** Publishes awaiting their acknowledgement at once (direct and draining alike). */
+    maxInFlight: z.number().int().positive().default(256),
+    /** Events held in memory while `maxInFlight` are out; beyond that they go to the spool. */
+    maxQueued: z.number().int().nonnegative().default(10_000),
+    /** A publish not acknowledged within this time counts as failed and its event is spooled. */
+    ackTimeoutMs: z.number().int().positive().default(5_000),
+    /** Back-off of the drainer between failed attempts. */
+    backoffMinMs: z.number().int().positive().default(250),
+    backoffMaxMs: z.number().int().positive().default(10_000),
+    /** How long `stop()` waits for acknowledgements in flight before spooling their events. */
+    stopTimeoutMs: z.number().int().positive().default(5_000),
+  })
+  .refine((o) => o.backoffMinMs <= o.backoffMaxMs, { message: 'backoffMinMs exceeds backoffMaxMs', path: ['backoffMinMs'] });
+export type AuditPublisherOptions = z.infer<typeof AuditPublisherOptions>;

@@ -1,0 +1,129 @@
+/**
+ * The publisher against a real NATS: 1,000 events reach the stream once each (the test NATS, a tenant of
+ * its own); a stream that is missing sends events to the spool, whose bound is kept in both modes; and a
+ * new publisher on a spool left by a stopped one drains it. The spool cases use a spawned nats-server, so
+ * that the stream can be absent without touching the shared server.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { AuditStream, AuditSubjects } from '@meshgate/contracts';
+import { spawnNats, type SpawnedNats } from '@meshgate/testing';
+import { AuditPublisher } from '../src/publisher';
+import { ensureAuditStream } from '../src/stream';
+import { sampleEvent, silentLogger, streamIds, uniqueTenant, waitFor } from './helpers';
+
+const dirs: string[] = [];
+const spoolDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mg-audit-spool-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+describe('on the test NATS', () => {
+  let nc: NatsConnection;
+  const tenant = uniqueTenant();
+  beforeAll(async () => {
+    nc = await connect({ servers: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222' });
+    await ensureAuditStream(await jetstreamManager(nc));
+  });
+  afterAll(async () => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.purge(AuditStream, { filter: AuditSubjects.tenant(tenant) }).catch(() => undefined);
+    await nc.drain();
+  });
+
+  it('publishes 1,000 events as 1,000 messages, each id once, without spooling', async () => {
+    const publisher = await AuditPublisher.start(nc, { spoolDir: spoolDir(), maxInFlight: 64 }, silentLogger);
+    const events = Array.from({ length: 1_000 }, (_, i) => sampleEvent(tenant, i));
+    const started = performance.now();
+    for (const event of events) publisher.publish(event);
+    expect(performance.now() - started).toBeLessThan(1_000); // publish never waits for the stream
+    await waitFor('1,000 acks', () => publisher.stats().acked === 1_000);
+    expect(publisher.stats()).toMatchObject({ published: 1_000, acked: 1_000, spooled: 0, dropped: 0, pending: 0 });
+    await publisher.stop();
+    const ids = await streamIds(nc, AuditStream, AuditSubjects.tenant(tenant), 1_000);
+    expect(new Set(ids).size).toBe(1_000);
+    expect(ids.sort()).toEqual(events.map((e) => e.id).sort());
+  });
+
+  it('refuses an invalid event and an event after stop', async () => {
+    const publisher = await AuditPublisher.start(nc, { spoolDir: spoolDir() }, silentLogger);
+    expect(() => publisher.publish({ ...sampleEvent(tenant), traceId: 'nope' })).toThrow(/traceId/);
+    await publisher.stop();
+    expect(() => publisher.publish(sampleEvent(tenant))).toThrow(/stopped/);
+  });
+});
+
+describe('with the stream missing (spawned nats-server)', () => {
+  let server: SpawnedNats;
+  let nc: NatsConnection;
+  beforeAll(async () => {
+    server = await spawnNats();
+    nc = await connect({ servers: server.url });
+  });
+  afterEach(async () => {
+    await (await jetstreamManager(nc)).streams.delete(AuditStream).catch(() => false);
+  });
+  afterAll(async () => {
+    await nc.drain();
+    await server.stop();
+  });
+
+  for (const mode of ['fail-open', 'fail-closed'] as const) {
+    it(`keeps the spool within its bound when full (${mode}), then drains it`, async () => {
+      const tenant = uniqueTenant();
+      const dir = spoolDir();
+      const opts = { spoolDir: dir, mode, spoolMaxBytes: 24 * 1024, segmentBytes: 4 * 1024, admissionReserveBytes: 2 * 1024 };
+      const logLines: string[] = [];
+      const logger = pino({ level: 'error' }, { write: (line: string) => void logLines.push(line) });
+      const publisher = await AuditPublisher.start(nc, { ...opts, backoffMinMs: 50, backoffMaxMs: 200 }, logger);
+      expect(publisher.admission()).toBe(true);
+      for (let i = 0; i < 200; i++) publisher.publish(sampleEvent(tenant, i));
+      await waitFor('every event spooled or dropped', () => publisher.stats().spooled + publisher.stats().dropped === 200);
+      const full = publisher.stats();
+      expect(full.dropped).toBeGreaterThan(0);
+      expect(full.spooled).toBeGreaterThan(0);
+      expect(full.spoolBytes).toBeLessThanOrEqual(24 * 1024);
+      expect(full.pending).toBe(full.spooled);
+      expect(logLines.filter((line) => line.includes('spool full')).length).toBe(full.dropped);
+      expect(publisher.admission()).toBe(mode === 'fail-open');
+
+      await ensureAuditStream(await jetstreamManager(nc));
+      await waitFor('spool drained', () => publisher.stats().pending + publisher.stats().spoolBytes === 0);
+      expect(publisher.admission()).toBe(true);
+      expect(publisher.stats()).toMatchObject({ acked: full.spooled, spoolBytes: 0, dropped: full.dropped });
+      const info = await (await jetstreamManager(nc)).streams.info(AuditStream);
+      expect(info.state.messages).toBe(full.spooled);
+      publisher.publish(sampleEvent(tenant, 200));
+      await waitFor('a direct publish again', () => publisher.stats().acked === full.spooled + 1);
+      expect(publisher.stats().spooled).toBe(full.spooled);
+      await publisher.stop();
+    });
+  }
+
+  it('hands a non-empty spool over to the next publisher, which drains it', async () => {
+    const tenant = uniqueTenant();
+    const dir = spoolDir();
+    const first = await AuditPublisher.start(nc, { spoolDir: dir }, silentLogger);
+    const events = Array.from({ length: 50 }, (_, i) => sampleEvent(tenant, i));
+    events.forEach((event) => first.publish(event));
+    await waitFor('50 spooled', () => first.stats().spooled === 50);
+    await first.stop();
+    expect(readdirSync(dir).filter((f) => f.endsWith('.jsonl')).length).toBeGreaterThan(0);
+
+    await ensureAuditStream(await jetstreamManager(nc));
+    const second = await AuditPublisher.start(nc, { spoolDir: dir, backoffMinMs: 50 }, silentLogger);
+    await waitFor('spool drained', () => second.stats().pending + second.stats().spoolBytes === 0);
+    expect(second.stats()).toMatchObject({ published: 0, acked: 50, dropped: 0 });
+    await second.stop();
+    expect(readdirSync(dir).filter((f) => f.endsWith('.jsonl'))).toEqual([]);
+    expect(await streamIds(nc, AuditStream, AuditSubjects.tenant(tenant), 50)).toEqual(events.map((e) => e.id));
+  });
+});
