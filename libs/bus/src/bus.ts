@@ -5,6 +5,7 @@
  */
 import { connect } from '@nats-io/transport-node';
 import {
+  InvalidArgumentError,
   RequestError,
   TimeoutError,
   NoRespondersError,
@@ -128,6 +129,10 @@ export function mapRequestError(err: unknown, subject: string): BusError {
   if (err instanceof BusError) return err;
   if (err instanceof RequestError && err.isNoResponders()) return Unavailable(subject);
   if (err instanceof NoRespondersError) return Unavailable(subject);
+  // The message is larger than the server's max_payload: no replica could ever take it, so it is the
+  // caller's fault (retrying elsewhere would fail the same way).
+  if (err instanceof InvalidArgumentError && /max_payload/.test(err.message))
+    return new CallerFault(`${subject}: message larger than the NATS max_payload`, 413);
   if (err instanceof TimeoutError || (err instanceof RequestError && err.cause instanceof TimeoutError))
     return DeadlineExceeded(subject);
   return new BusError(503, `${subject}: ${err instanceof Error ? err.message : String(err)}`);

@@ -106,6 +106,13 @@ describe('bus over a real NATS', () => {
     expect(late.code).toBe(504);
   });
 
+  it('refuses a message over the NATS max_payload as a 413 caller fault, not as an unavailable service', async () => {
+    const huge = 'x'.repeat(bus.nc.info!.max_payload + 1);
+    const err = await failure(bus.request(`${base}.echo`, { text: huge }, EchoReply));
+    expect(err.code).toBe(413);
+    expect(err.isCallerFault).toBe(true);
+  });
+
   it('registers endpoints with the services framework under the queue group', async () => {
     const client = new Svcm(bus.nc).client();
     const infos = [];

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { JsonRpcRequest, JsonRpcResponse, JsonRpcNotification } from './jsonrpc';
 import { SessionInfo, SessionId } from './session';
+import { isSubjectToken } from './subjects';
 
 export const RouterCall = z.object({
   v: z.literal(1),
@@ -17,8 +18,8 @@ export type RouterCall = z.infer<typeof RouterCall>;
 
 export const RouterReply = z.object({
   v: z.literal(1),
-  /** The router replica that answered; ingress pins the session to it. */
-  router: z.string(),
+  /** The router replica that answered; ingress pins the session to it (a subject token of later calls). */
+  router: z.string().refine(isSubjectToken, 'not a subject token'),
   message: JsonRpcResponse,
 });
 export type RouterReply = z.infer<typeof RouterReply>;

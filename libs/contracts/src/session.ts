@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ServerName } from './servers';
+import { isSubjectToken } from './subjects';
 
 /** What the agent reaches: the federated endpoint, or one upstream with its names unchanged. */
 export const Target = z.discriminatedUnion('kind', [
@@ -32,7 +33,7 @@ export const SessionRecord = z.object({
   v: z.literal(1),
   session: SessionInfo,
   /** The router replica holding this session's upstream state. */
-  router: z.string(),
+  router: z.string().refine(isSubjectToken, 'not a subject token'),
   createdAt: z.number().int(),
 });
 export type SessionRecord = z.infer<typeof SessionRecord>;

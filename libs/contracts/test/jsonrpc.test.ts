@@ -57,3 +57,12 @@ describe('gateway request ids', () => {
     expect(parseGatewayRequestId('mg:x:1:2')).toBeNull();
   });
 });
+
+describe('router replica ids in replies and session records', () => {
+  it('must be subject tokens', async () => {
+    const { RouterReply } = await import('../src/router');
+    const message = { jsonrpc: '2.0', id: 1, result: {} };
+    expect(RouterReply.safeParse({ v: 1, router: 'router-1a', message }).success).toBe(true);
+    expect(RouterReply.safeParse({ v: 1, router: 'a.>', message }).success).toBe(false);
+  });
+});
