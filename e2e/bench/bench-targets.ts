@@ -1,7 +1,10 @@
 /**
  * The systems under test, each started as separate processes the way they run in production: the echo
  * upstream over Streamable HTTP (the direct baseline), mcp-proxy fronting the stdio form of the same
- * upstream, and a Meshgate stack (registry, router, ingress launchers) fronting it over HTTP or stdio.
+ * upstream, and a Meshgate stack (registry, audit archiver, router, ingress launchers) fronting it over HTTP
+ * or stdio. `BENCH_AUDIT=off` runs the stack without its audit trail (no archiver, `MESHGATE_AUDIT=off`), and
+ * `BENCH_AUDIT=publish` with the trail published but no archiver, to tell what the request path pays for
+ * publishing from what an archiver sharing the machine's cores costs.
  */
 import { Agent } from 'node:http';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -82,6 +85,10 @@ async function waitForCallable(child: BenchChild, endpoint: string, tool: string
  */
 /** Extra node options for the Meshgate services only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them. */
 const SERVICE_NODE_ARGS = (process.env['BENCH_SERVICE_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg.length > 0);
+/** `BENCH_AUDIT`: `on` (default: trail and archiver), `publish` (trail, no archiver) or `off`. */
+const BENCH_AUDIT = process.env['BENCH_AUDIT'] ?? 'on';
+if (!['on', 'publish', 'off'].includes(BENCH_AUDIT)) throw new Error('BENCH_AUDIT must be on, publish or off');
+const AUDIT = BENCH_AUDIT === 'off' ? 'off' : 'on';
 
 export async function startMeshgate(children: ChildProcesses, natsUrl: string, upstream: UpstreamKind): Promise<RunningTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'mg-bench-'));
@@ -96,7 +103,7 @@ export async function startMeshgate(children: ChildProcesses, natsUrl: string, u
   try {
     const configFile = join(dir, 'meshgate.yaml');
     writeFileSync(configFile, meshgateConfig(upstream));
-    const common = { NATS_URL: natsUrl, LOG_LEVEL: 'warn' };
+    const common = { NATS_URL: natsUrl, LOG_LEVEL: 'warn', MESHGATE_AUDIT: AUDIT };
     const launch = (name: string, env: Record<string, string>): BenchChild => {
       const main = join(REPO_ROOT, 'services', name, 'src', 'main.ts');
       if (!existsSync(main)) throw new Error(`meshgate ${name}: ${main} does not exist yet`);
@@ -111,9 +118,18 @@ export async function startMeshgate(children: ChildProcesses, natsUrl: string, u
     const registry = launch('registry', { REGISTRY_PORT: String(registryPort), MESHGATE_CONFIG: configFile });
     // The router must load this run's definition of `bench`, not the one an earlier stack left in the KV bucket.
     await waitForHttp200(registry, `http://127.0.0.1:${registryPort}/readyz`);
-    launch('router', {});
+    if (BENCH_AUDIT === 'on') {
+      const auditPort = await freePort();
+      const env = { AUDIT_PORT: String(auditPort), MESHGATE_AUDIT_DATA_DIR: join(dir, 'audit') };
+      await waitForHttp200(launch('audit', env), `http://127.0.0.1:${auditPort}/readyz`);
+    }
+    launch('router', { MESHGATE_AUDIT_SPOOL_DIR: join(dir, 'spool', 'router') });
     const port = await freePort();
-    const ingress = launch('ingress', { PORT: String(port), HOST: '127.0.0.1' });
+    const ingress = launch('ingress', {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      MESHGATE_AUDIT_SPOOL_DIR: join(dir, 'spool', 'ingress'),
+    });
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitForHttp200(ingress, `${baseUrl}/readyz`);
     await waitForCallable(ingress, `${baseUrl}/servers/bench/mcp`, 'echo');

@@ -1,7 +1,8 @@
 /**
  * Composes a whole gateway in this process for end-to-end tests: a private NATS, the registry seeded from
- * a config file in the desktop `mcpServers` format, N router replicas and M ingress replicas, each started
- * through its own `start()` exactly as its `main.ts` does.
+ * a config file in the desktop `mcpServers` format, optionally the audit archiver, N router replicas and M
+ * ingress replicas, each started through its own `start()` exactly as its `main.ts` does. Audit spools and
+ * the archiver's key live in the gateway's temporary directory; without `audit` the trail is off.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { spawnNats, type SpawnedNats } from '@meshgate/testing';
 import * as registry from '@meshgate/registry';
 import * as router from '@meshgate/router';
 import * as ingress from '@meshgate/ingress';
+import * as audit from '@meshgate/audit-service';
 
 /** One upstream in the `mcpServers` format (plus Meshgate's extras). */
 export type McpServerEntry =
@@ -22,6 +24,8 @@ export interface GatewayOptions {
   routerReplicas?: number;
   /** Extra environment for every service (e.g. LOG_LEVEL). */
   env?: Record<string, string>;
+  /** Also start the audit archiver, before router and ingress, and turn their audit trail on. */
+  audit?: boolean;
 }
 
 export interface Gateway {
@@ -29,6 +33,8 @@ export interface Gateway {
   registryUrl: string;
   ingress: ingress.IngressHandle[];
   routers: router.RouterHandle[];
+  /** The audit archiver, when `audit` was asked for. */
+  audit: audit.AuditHandle | undefined;
   /** MCP URL on ingress replica `replica`: federated, or one server's endpoint. */
   mcpUrl(opts?: { replica?: number; server?: string }): URL;
   stop(): Promise<void>;
@@ -50,22 +56,36 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const dir = mkdtempSync(join(tmpdir(), 'mg-e2e-'));
   const configFile = join(dir, 'meshgate.json');
   writeFileSync(configFile, JSON.stringify({ mcpServers: opts.servers }, null, 2));
-  const env = { LOG_LEVEL: 'warn', ...opts.env, NATS_URL: nats.url };
+  const env = {
+    LOG_LEVEL: 'warn',
+    MESHGATE_AUDIT: opts.audit ? 'on' : 'off',
+    ...opts.env,
+    NATS_URL: nats.url,
+  };
+  const spool = (name: string) => ({ MESHGATE_AUDIT_SPOOL_DIR: join(dir, 'spool', name) });
   const stops: (() => Promise<void>)[] = [];
   try {
     const reg = await registry.start(
       registry.loadConfig({ ...env, REGISTRY_PORT: '0', MESHGATE_CONFIG: configFile }),
     );
     stops.push(() => reg.stop());
+    let archiver: audit.AuditHandle | undefined;
+    if (opts.audit) {
+      const a = await audit.start(
+        audit.loadConfig({ ...env, AUDIT_PORT: '0', MESHGATE_AUDIT_DATA_DIR: join(dir, 'audit') }),
+      );
+      archiver = a;
+      stops.push(() => a.stop());
+    }
     const routers: router.RouterHandle[] = [];
     for (let i = 0; i < (opts.routerReplicas ?? 1); i++) {
-      const r = await router.start(router.loadConfig(env));
+      const r = await router.start(router.loadConfig({ ...env, ...spool('router') }));
       routers.push(r);
       stops.push(() => r.stop());
     }
     const ingresses: ingress.IngressHandle[] = [];
     for (let i = 0; i < (opts.ingressReplicas ?? 1); i++) {
-      const ing = await ingress.start(ingress.loadConfig({ ...env, PORT: '0' }));
+      const ing = await ingress.start(ingress.loadConfig({ ...env, ...spool('ingress'), PORT: '0' }));
       ingresses.push(ing);
       stops.push(() => ing.stop());
     }
@@ -74,6 +94,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       registryUrl: reg.url,
       ingress: ingresses,
       routers,
+      audit: archiver,
       mcpUrl({ replica = 0, server } = {}) {
         const base = ingresses[replica]!.url;
         return new URL(server ? `${base}/servers/${server}/mcp` : `${base}/mcp`);
@@ -87,6 +108,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   } catch (err) {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     await nats.stop();
+    rmSync(dir, { recursive: true, force: true });
     throw err;
   }
 }

@@ -6,7 +6,9 @@
  * when the test process exits is killed on the way out.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root, where service launchers run. */
@@ -107,6 +109,10 @@ export function spawnProcess(spec: ProcessSpec): ManagedProcess {
   return managed;
 }
 
+/** Audit spools of the services this test process starts, removed when it exits. */
+const spoolRoot = mkdtempSync(join(tmpdir(), 'mg-e2e-spool-'));
+process.once('exit', () => rmSync(spoolRoot, { recursive: true, force: true }));
+
 /** The services with a launcher at `services/<name>/src/main.ts`. */
 export type ServiceName = 'registry' | 'router' | 'ingress';
 
@@ -121,7 +127,8 @@ export function spawnService(
     command: process.execPath,
     args: ['--import', 'tsx', `services/${service}/src/main.ts`],
     cwd: REPO_ROOT,
-    env,
+    // A spool of the test's own, so that no test leaves audit events in the repository's .meshgate/.
+    env: { MESHGATE_AUDIT_SPOOL_DIR: join(spoolRoot, label), ...env },
   });
 }
 

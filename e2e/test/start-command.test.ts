@@ -25,14 +25,19 @@ import {
 const BANNER = 'Meshgate is ready.';
 
 let dir: string;
-let ports: { nats: number; ingress: number; registry: number };
+let ports: { nats: number; ingress: number; registry: number; audit: number };
 let meshgate: ManagedProcess;
 /** Every process `meshgate start` ran, seen while it was up: pid -> command line. */
 const seen = new Map<number, string>();
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mg-start-'));
-  ports = { nats: await freePort(), ingress: await freePort(), registry: await freePort() };
+  ports = {
+    nats: await freePort(),
+    ingress: await freePort(),
+    registry: await freePort(),
+    audit: await freePort(),
+  };
   meshgate = spawnProcess({
     name: 'meshgate start',
     command: process.execPath,
@@ -42,6 +47,7 @@ beforeAll(async () => {
       NATS_URL: `nats://127.0.0.1:${ports.nats}`,
       PORT: String(ports.ingress),
       REGISTRY_PORT: String(ports.registry),
+      AUDIT_PORT: String(ports.audit),
       LOG_LEVEL: 'warn',
     },
   });

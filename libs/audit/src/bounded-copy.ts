@@ -89,7 +89,9 @@ function copyString(value: string, walk: Walk): string {
   }
   const { maxStringChars } = walk.limits;
   const kept = value.length > maxStringChars ? value.slice(0, maxStringChars) : value;
-  const result = wellFormed(kept.length < value.length ? kept + Markers.chars(value.length - kept.length) : kept);
+  const result = wellFormed(
+    kept.length < value.length ? kept + Markers.chars(value.length - kept.length) : kept,
+  );
   walk.left -= result.length + 2;
   return result;
 }
@@ -129,7 +131,10 @@ function copyObject(value: object, depth: number, walk: Walk): Record<string, un
 
 function copyKey(key: string, walk: Walk): string {
   const { maxStringChars } = walk.limits;
-  const kept = key.length > maxStringChars ? key.slice(0, maxStringChars) + Markers.chars(key.length - maxStringChars) : key;
+  const kept =
+    key.length > maxStringChars
+      ? key.slice(0, maxStringChars) + Markers.chars(key.length - maxStringChars)
+      : key;
   walk.left -= kept.length + 4;
   return wellFormed(kept);
 }

@@ -13,7 +13,12 @@ export type AuditEventFields = DistributiveOmit<AuditEvent, 'v' | 'id' | 'time'>
 
 /** The event, validated; throws a `CallerFault` naming every invalid field. */
 export function newAuditEvent(fields: AuditEventFields): AuditEvent {
-  return validAuditEvent({ ...fields, v: 1, id: randomUUID(), time: fields.time ?? new Date().toISOString() });
+  return validAuditEvent({
+    ...fields,
+    v: 1,
+    id: randomUUID(),
+    time: fields.time ?? new Date().toISOString(),
+  });
 }
 
 /** `value` as an AuditEvent, or a `CallerFault` naming every invalid field. */

@@ -4,3 +4,5 @@ export * from './event';
 export * from './stream';
 export * from './publisher-options';
 export * from './publisher';
+export { claimSpoolDir } from './spool-lock';
+export { openAuditPublisher, type AuditSettings, type OpenedPublisher } from './open-publisher';

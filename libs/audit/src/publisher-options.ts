@@ -13,9 +13,17 @@ export const AuditPublisherOptions = z
     /** Directory of the spool segments (created if missing). */
     spoolDir: z.string().min(1),
     /** Size bound of the spool in bytes (default 256 MiB). */
-    spoolMaxBytes: z.number().int().positive().default(256 * 1024 ** 2),
+    spoolMaxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(256 * 1024 ** 2),
     /** Size of one spool segment file (default 4 MiB); a segment is deleted once fully acknowledged. */
-    segmentBytes: z.number().int().positive().default(4 * 1024 ** 2),
+    segmentBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(4 * 1024 ** 2),
     /** `fail-closed`: `admission()` is false while the spool has less than `admissionReserveBytes` free. */
     mode: AuditMode.default('fail-open'),
     /** Room kept for events of requests already admitted (default: 64 KiB, at most a tenth of the spool). */
@@ -32,5 +40,8 @@ export const AuditPublisherOptions = z
     /** How long `stop()` waits for acknowledgements in flight before spooling their events. */
     stopTimeoutMs: z.number().int().positive().default(5_000),
   })
-  .refine((o) => o.backoffMinMs <= o.backoffMaxMs, { message: 'backoffMinMs exceeds backoffMaxMs', path: ['backoffMinMs'] });
+  .refine((o) => o.backoffMinMs <= o.backoffMaxMs, {
+    message: 'backoffMinMs exceeds backoffMaxMs',
+    path: ['backoffMinMs'],
+  });
 export type AuditPublisherOptions = z.infer<typeof AuditPublisherOptions>;

@@ -60,10 +60,17 @@ async function start(
     counts.dropped += count;
     logger.error({ ...detail, count, dropped: counts.dropped }, `audit events dropped: ${reason}`);
   };
-  const spool = await Spool.open(o.spoolDir, { maxBytes: o.spoolMaxBytes, segmentBytes: o.segmentBytes }, lost);
+  const spool = await Spool.open(
+    o.spoolDir,
+    { maxBytes: o.spoolMaxBytes, segmentBytes: o.segmentBytes },
+    lost,
+  );
   const js = jetstream(nc, { timeout: o.ackTimeoutMs });
   const send = async (line: string, event: AuditEvent) => {
-    await js.publish(AuditSubjects.of(event.tenant, event.kind), line, { msgID: event.id, timeout: o.ackTimeoutMs });
+    await js.publish(AuditSubjects.of(event.tenant, event.kind), line, {
+      msgID: event.id,
+      timeout: o.ackTimeoutMs,
+    });
   };
   const queue: Item[] = [];
   const inFlight = new InFlight<Item>();
@@ -161,7 +168,11 @@ async function start(
       }
     },
     admission: () => o.mode === 'fail-open' || spool.bytes + reserve < o.spoolMaxBytes,
-    stats: () => ({ ...counts, spoolBytes: spool.bytes, pending: inFlight.pending + queue.length + spool.events }),
+    stats: () => ({
+      ...counts,
+      spoolBytes: spool.bytes,
+      pending: inFlight.pending + queue.length + spool.events,
+    }),
     stop: () => (stopping ??= shutdown()),
   };
 }

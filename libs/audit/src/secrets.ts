@@ -5,7 +5,8 @@
  */
 
 /** Key names whose values are never kept (substring match, case-insensitive). */
-const SecretKey = /token|secret|password|passwd|authorization|api[-_]?key|private[-_]?key|cookie|session[-_]?id|credential|bearer/i;
+const SecretKey =
+  /token|secret|password|passwd|authorization|api[-_]?key|private[-_]?key|cookie|session[-_]?id|credential|bearer/i;
 
 /** Value shapes that are credentials wherever they appear. */
 const SecretValues: readonly RegExp[] = [

@@ -47,7 +47,11 @@ export class Spool {
   ) {}
 
   /** Opens (creating) the directory and takes over the segments found there. */
-  static async open(dir: string, limits: SpoolLimits, onLost: (count: number, reason: string) => void): Promise<Spool> {
+  static async open(
+    dir: string,
+    limits: SpoolLimits,
+    onLost: (count: number, reason: string) => void,
+  ): Promise<Spool> {
     await mkdir(dir, { recursive: true });
     const numbers = (await readdir(dir))
       .map((name) => SegmentFile.exec(name)?.[1])
@@ -58,7 +62,8 @@ export class Spool {
     for (const n of numbers) {
       const path = join(dir, segmentFile(n));
       const { size } = await stat(path);
-      const events = size === 0 ? 0 : (await readFile(path, 'utf8')).split('\n').filter((l) => l.length > 0).length;
+      const events =
+        size === 0 ? 0 : (await readFile(path, 'utf8')).split('\n').filter((l) => l.length > 0).length;
       if (events === 0) await rm(path, { force: true });
       else segments.push({ n, bytes: size, events, acked: 0 });
     }
@@ -72,7 +77,9 @@ export class Spool {
 
   /** Events held and not yet acknowledged. */
   get events(): number {
-    return this.segments.reduce((sum, s) => sum + s.events - s.acked, 0) + this.writing.lines + this.buffer.length;
+    return (
+      this.segments.reduce((sum, s) => sum + s.events - s.acked, 0) + this.writing.lines + this.buffer.length
+    );
   }
 
   /** Queues one line for the next batch; false (nothing kept) when it would exceed `maxBytes`. */
@@ -162,7 +169,10 @@ export class Spool {
         await active.fh.datasync();
         active.segment.bytes += chunk.length;
         active.segment.events += end - written;
-        this.writing = { lines: this.writing.lines - (end - written), bytes: this.writing.bytes - chunk.length };
+        this.writing = {
+          lines: this.writing.lines - (end - written),
+          bytes: this.writing.bytes - chunk.length,
+        };
         written = end;
       }
     } catch (err) {

@@ -4,12 +4,7 @@
  * republished with its id is stored once. Creating it is idempotent and safe for replicas racing to do it.
  */
 import { z } from 'zod';
-import {
-  JetStreamApiError,
-  StorageType,
-  type JetStreamManager,
-  type StreamInfo,
-} from '@nats-io/jetstream';
+import { JetStreamApiError, StorageType, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
 import { AuditStream, AuditSubjects } from '@meshgate/contracts';
 
@@ -21,12 +16,23 @@ const StreamNameInUse = 10058;
 export const AuditStreamOptions = z
   .object({
     /** Stream name; only tests and side deployments change it. */
-    name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default(AuditStream),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/)
+      .default(AuditStream),
     subjects: z.array(z.string().min(1)).min(1).default([AuditSubjects.all]),
     /** Events older than this are removed (default 30 days). */
-    maxAgeMs: z.number().int().positive().default(30 * 24 * 3_600_000),
+    maxAgeMs: z
+      .number()
+      .int()
+      .positive()
+      .default(30 * 24 * 3_600_000),
     /** The stream keeps at most this many bytes, dropping the oldest (default 10 GiB). */
-    maxBytes: z.number().int().positive().default(10 * 1024 ** 3),
+    maxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(10 * 1024 ** 3),
     /** 1 on a single server, 3 in a cluster. */
     replicas: z.number().int().min(1).max(5).default(1),
     /** Ids seen within this window are stored once (default 1 hour, at least 10 minutes). */

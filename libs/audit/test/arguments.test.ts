@@ -42,7 +42,11 @@ describe('auditArguments redaction', () => {
     const { redacted } = auditArguments({
       query: 'weather',
       Authorization: 'Basic abc',
-      nested: { API_KEY: 'k', 'private-key': { any: 'thing' }, list: [{ sessionId: 's', password: 1 }, 'plain'] },
+      nested: {
+        API_KEY: 'k',
+        'private-key': { any: 'thing' },
+        list: [{ sessionId: 's', password: 1 }, 'plain'],
+      },
       x_access_token: 'abc',
       Cookie: 'c=1',
       credentials: ['a'],
@@ -50,7 +54,11 @@ describe('auditArguments redaction', () => {
     expect(redacted).toEqual({
       query: 'weather',
       Authorization: Redacted,
-      nested: { API_KEY: Redacted, 'private-key': Redacted, list: [{ sessionId: Redacted, password: Redacted }, 'plain'] },
+      nested: {
+        API_KEY: Redacted,
+        'private-key': Redacted,
+        list: [{ sessionId: Redacted, password: Redacted }, 'plain'],
+      },
       x_access_token: Redacted,
       Cookie: Redacted,
       credentials: Redacted,
@@ -67,15 +75,28 @@ describe('auditArguments redaction', () => {
       '-----BEGIN RSA PRIVATE KEY-----\nMIIE...\n-----END RSA PRIVATE KEY-----',
       '-----BEGIN PRIVATE KEY-----\nMIIE...',
     ];
-    const { redacted } = auditArguments({ note: values, ok: 'AKIA lower case akia is fine', pem: '-----BEGIN PUBLIC KEY-----' });
-    expect(redacted).toEqual({ note: values.map(() => Redacted), ok: 'AKIA lower case akia is fine', pem: '-----BEGIN PUBLIC KEY-----' });
+    const { redacted } = auditArguments({
+      note: values,
+      ok: 'AKIA lower case akia is fine',
+      pem: '-----BEGIN PUBLIC KEY-----',
+    });
+    expect(redacted).toEqual({
+      note: values.map(() => Redacted),
+      ok: 'AKIA lower case akia is fine',
+      pem: '-----BEGIN PUBLIC KEY-----',
+    });
   });
 
   it('cuts deep nesting, long strings, long arrays and wide objects with markers', () => {
     let deep: unknown = 'bottom';
     for (let i = 0; i < 50; i++) deep = { d: deep };
     const { redacted } = auditArguments(
-      { deep, text: 'x'.repeat(50), list: Array.from({ length: 10 }, (_, i) => i), wide: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`, i])) },
+      {
+        deep,
+        text: 'x'.repeat(50),
+        list: Array.from({ length: 10 }, (_, i) => i),
+        wide: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`, i])),
+      },
       { maxDepth: 3, maxStringChars: 8, maxEntries: 4 },
     );
     expect(redacted).toEqual({
@@ -113,7 +134,14 @@ describe('newAuditEvent', () => {
 
   it('refuses an invalid event with a caller fault naming the field', () => {
     const bad = () =>
-      newAuditEvent({ kind: 'cache-hit', tenant: 'Not A Token', traceId: 'x', service: 'cache', instance: 'c', key: 'k' });
+      newAuditEvent({
+        kind: 'cache-hit',
+        tenant: 'Not A Token',
+        traceId: 'x',
+        service: 'cache',
+        instance: 'c',
+        key: 'k',
+      });
     expect(bad).toThrow(CallerFault);
     expect(bad).toThrow(/tenant/);
   });

@@ -41,7 +41,12 @@ export async function waitFor(what: string, check: () => boolean, timeoutMs = 15
 }
 
 /** The ids of the `count` events on `filter` in `stream`, in stream order. */
-export async function streamIds(nc: NatsConnection, stream: string, filter: string, count: number): Promise<string[]> {
+export async function streamIds(
+  nc: NatsConnection,
+  stream: string,
+  filter: string,
+  count: number,
+): Promise<string[]> {
   const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: filter });
   const ids: string[] = [];
   if (count === 0) return ids;

@@ -59,8 +59,18 @@ it('spools while NATS is down and drains every event exactly once when it is bac
   await waitFor('the spool written in several segments', () => segments() > 1);
 
   server = await spawnNats({ port, storeDir });
-  await waitFor('spool drained', () => publisher.stats().pending + publisher.stats().spoolBytes === 0, 30_000);
-  expect(publisher.stats()).toMatchObject({ published: 800, acked: 800, spooled: 500, dropped: 0, spoolBytes: 0 });
+  await waitFor(
+    'spool drained',
+    () => publisher.stats().pending + publisher.stats().spoolBytes === 0,
+    30_000,
+  );
+  expect(publisher.stats()).toMatchObject({
+    published: 800,
+    acked: 800,
+    spooled: 500,
+    dropped: 0,
+    spoolBytes: 0,
+  });
   expect(readdirSync(spoolDir).filter((f) => f.endsWith('.jsonl'))).toEqual([]);
 
   const info = await (await jetstreamManager(nc)).streams.info(AuditStream);
@@ -77,14 +87,22 @@ it('stops within its bound while NATS is down, keeping unacknowledged events for
   await kill(down);
   const dir = mkdtempSync(join(tmpdir(), 'mg-audit-spool-'));
   try {
-    const publisher = await AuditPublisher.start(conn, { spoolDir: dir, ackTimeoutMs: 10_000, stopTimeoutMs: 300 }, silentLogger);
+    const publisher = await AuditPublisher.start(
+      conn,
+      { spoolDir: dir, ackTimeoutMs: 10_000, stopTimeoutMs: 300 },
+      silentLogger,
+    );
     const tenant = uniqueTenant();
     for (let i = 0; i < 20; i++) publisher.publish(sampleEvent(tenant, i));
     const started = Date.now();
     await publisher.stop();
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(publisher.stats()).toMatchObject({ published: 20, acked: 0, spooled: 20, dropped: 0 });
-    const next = await AuditPublisher.start(conn, { spoolDir: dir, ackTimeoutMs: 10_000, stopTimeoutMs: 300 }, silentLogger);
+    const next = await AuditPublisher.start(
+      conn,
+      { spoolDir: dir, ackTimeoutMs: 10_000, stopTimeoutMs: 300 },
+      silentLogger,
+    );
     expect(next.stats().pending).toBe(20);
     await next.stop();
   } finally {

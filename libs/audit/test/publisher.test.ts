@@ -46,7 +46,13 @@ describe('on the test NATS', () => {
     for (const event of events) publisher.publish(event);
     expect(performance.now() - started).toBeLessThan(1_000); // publish never waits for the stream
     await waitFor('1,000 acks', () => publisher.stats().acked === 1_000);
-    expect(publisher.stats()).toMatchObject({ published: 1_000, acked: 1_000, spooled: 0, dropped: 0, pending: 0 });
+    expect(publisher.stats()).toMatchObject({
+      published: 1_000,
+      acked: 1_000,
+      spooled: 0,
+      dropped: 0,
+      pending: 0,
+    });
     await publisher.stop();
     const ids = await streamIds(nc, AuditStream, AuditSubjects.tenant(tenant), 1_000);
     expect(new Set(ids).size).toBe(1_000);
@@ -80,13 +86,26 @@ describe('with the stream missing (spawned nats-server)', () => {
     it(`keeps the spool within its bound when full (${mode}), then drains it`, async () => {
       const tenant = uniqueTenant();
       const dir = spoolDir();
-      const opts = { spoolDir: dir, mode, spoolMaxBytes: 24 * 1024, segmentBytes: 4 * 1024, admissionReserveBytes: 2 * 1024 };
+      const opts = {
+        spoolDir: dir,
+        mode,
+        spoolMaxBytes: 24 * 1024,
+        segmentBytes: 4 * 1024,
+        admissionReserveBytes: 2 * 1024,
+      };
       const logLines: string[] = [];
       const logger = pino({ level: 'error' }, { write: (line: string) => void logLines.push(line) });
-      const publisher = await AuditPublisher.start(nc, { ...opts, backoffMinMs: 50, backoffMaxMs: 200 }, logger);
+      const publisher = await AuditPublisher.start(
+        nc,
+        { ...opts, backoffMinMs: 50, backoffMaxMs: 200 },
+        logger,
+      );
       expect(publisher.admission()).toBe(true);
       for (let i = 0; i < 200; i++) publisher.publish(sampleEvent(tenant, i));
-      await waitFor('every event spooled or dropped', () => publisher.stats().spooled + publisher.stats().dropped === 200);
+      await waitFor(
+        'every event spooled or dropped',
+        () => publisher.stats().spooled + publisher.stats().dropped === 200,
+      );
       const full = publisher.stats();
       expect(full.dropped).toBeGreaterThan(0);
       expect(full.spooled).toBeGreaterThan(0);
@@ -124,6 +143,8 @@ describe('with the stream missing (spawned nats-server)', () => {
     expect(second.stats()).toMatchObject({ published: 0, acked: 50, dropped: 0 });
     await second.stop();
     expect(readdirSync(dir).filter((f) => f.endsWith('.jsonl'))).toEqual([]);
-    expect(await streamIds(nc, AuditStream, AuditSubjects.tenant(tenant), 50)).toEqual(events.map((e) => e.id));
+    expect(await streamIds(nc, AuditStream, AuditSubjects.tenant(tenant), 50)).toEqual(
+      events.map((e) => e.id),
+    );
   });
 });

@@ -28,7 +28,12 @@ afterAll(async () => {
 describe('ensureAuditStream', () => {
   it('creates the stream with file storage, retention, replicas and a duplicate window, idempotently', async () => {
     const first = await ensureAuditStream(jsm, { name, subjects, maxAgeMs: 86_400_000, maxBytes: 1024 ** 2 });
-    const second = await ensureAuditStream(jsm, { name, subjects, maxAgeMs: 86_400_000, maxBytes: 1024 ** 2 });
+    const second = await ensureAuditStream(jsm, {
+      name,
+      subjects,
+      maxAgeMs: 86_400_000,
+      maxBytes: 1024 ** 2,
+    });
     for (const info of [first, second]) {
       expect(info.config).toMatchObject({
         name,
@@ -46,7 +51,12 @@ describe('ensureAuditStream', () => {
   it('brings an existing stream to changed options and keeps its messages', async () => {
     await ensureAuditStream(jsm, { name, subjects });
     await jetstream(nc).publish(`mg.test-audit.${suffix}.keep`, 'kept');
-    const info = await ensureAuditStream(jsm, { name, subjects, maxAgeMs: 7_200_000, duplicateWindowMs: 900_000 });
+    const info = await ensureAuditStream(jsm, {
+      name,
+      subjects,
+      maxAgeMs: 7_200_000,
+      duplicateWindowMs: 900_000,
+    });
     expect(info.config.max_age).toBe(nanos(7_200_000));
     expect(info.config.duplicate_window).toBe(nanos(900_000));
     expect(info.state.messages).toBeGreaterThanOrEqual(1);
@@ -66,9 +76,11 @@ describe('ensureAuditStream', () => {
   });
 
   it('refuses a duplicate window under ten minutes or longer than the retention', async () => {
-    await expect(ensureAuditStream(jsm, { name, subjects, duplicateWindowMs: 60_000 })).rejects.toThrow(/duplicateWindowMs/);
-    await expect(ensureAuditStream(jsm, { name, subjects, maxAgeMs: 700_000, duplicateWindowMs: 800_000 })).rejects.toThrow(
-      /cannot exceed maxAgeMs/,
+    await expect(ensureAuditStream(jsm, { name, subjects, duplicateWindowMs: 60_000 })).rejects.toThrow(
+      /duplicateWindowMs/,
     );
+    await expect(
+      ensureAuditStream(jsm, { name, subjects, maxAgeMs: 700_000, duplicateWindowMs: 800_000 }),
+    ).rejects.toThrow(/cannot exceed maxAgeMs/);
   });
 });

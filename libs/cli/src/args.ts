@@ -6,6 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { ServerDefinition, ServerName, type ServerDefinitionInput } from '@meshgate/contracts';
+import { parseAuditCommand, type AuditCommand } from './commands/audit';
 
 /** The user typed something the CLI does not accept (exit code 2). */
 export class UsageError extends Error {
@@ -28,7 +29,8 @@ export type Command =
   | { kind: 'servers-list'; registryUrl: string; json: boolean }
   | { kind: 'servers-get'; registryUrl: string; name: ServerName }
   | { kind: 'servers-add'; registryUrl: string; definition: ServerDefinitionInput }
-  | { kind: 'servers-remove'; registryUrl: string; name: ServerName };
+  | { kind: 'servers-remove'; registryUrl: string; name: ServerName }
+  | AuditCommand;
 
 /** Parses `argv` (without the node and script paths). Throws UsageError on any mistake. */
 export function parseCommand(
@@ -44,6 +46,7 @@ export function parseCommand(
     return { kind: 'start', jsonLogs: values['json-logs'] === true };
   }
   if (verb === 'servers') return parseServers(rest, env);
+  if (verb === 'audit') return parseAuditCommand(rest, env);
   throw new UsageError(`unknown command "${verb}"`);
 }
 

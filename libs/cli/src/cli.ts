@@ -5,6 +5,7 @@
 import { ConfigError } from '@meshgate/config';
 import { ApiError, ApiUnreachable } from './api-client';
 import { parseCommand, UsageError, type Command } from './args';
+import { runAudit } from './commands/audit';
 import { runServers } from './commands/servers';
 import { runStart } from './commands/start';
 import type { Io } from './io';
@@ -14,6 +15,8 @@ export interface RunContext {
   io: Io;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** Ends a long-running command (`audit tail`) with exit code 0. */
+  signal?: AbortSignal;
 }
 
 /** Runs `meshgate <argv>`; resolves to the exit code. */
@@ -33,18 +36,24 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
         return 0;
       case 'start':
         return await runStart({ jsonLogs: command.jsonLogs, io: ctx.io, env: ctx.env, cwd: ctx.cwd });
+      case 'audit-query':
+      case 'audit-tail':
+      case 'audit-verify':
+        return await runAudit(command, ctx.io, ctx.signal);
       default:
         return await runServers(command, ctx.io);
     }
   } catch (err) {
-    ctx.io.err(`meshgate: ${failureText(err)}`);
+    ctx.io.err(`meshgate: ${failureText(err, command.kind.startsWith('audit-'))}`);
     return 1;
   }
 }
 
-function failureText(err: unknown): string {
+function failureText(err: unknown, audit: boolean): string {
   if (err instanceof ApiUnreachable) {
-    return `${err.message}\nIs the gateway running ("meshgate start")? Point --registry-url or MESHGATE_REGISTRY_URL at the registry.`;
+    return audit
+      ? `${err.message}\nIs the audit service running? Point --audit-url or MESHGATE_AUDIT_URL at it.`
+      : `${err.message}\nIs the gateway running ("meshgate start")? Point --registry-url or MESHGATE_REGISTRY_URL at the registry.`;
   }
   if (err instanceof ApiError || err instanceof ConfigError) return err.message;
   return err instanceof Error

@@ -3,6 +3,7 @@ import { ConfigError } from '@meshgate/config';
 import { clientConfig, readyBanner } from '../src/start/banner';
 import { formatLogLine } from '../src/start/log-format';
 import { baseUrl, clientHost, natsEndpoint, startConfig } from '../src/start/start-config';
+import { Services } from '../src/start/services';
 
 describe('formatLogLine', () => {
   const time = new Date(2026, 10, 24, 9, 5, 7).getTime();
@@ -53,17 +54,47 @@ describe('start configuration', () => {
       nats: { host: '127.0.0.1', port: 4222, local: true },
       ingress: { host: '127.0.0.1', port: 8080 },
       registry: { host: '127.0.0.1', port: 8081 },
+      audit: { host: '127.0.0.1', port: 8082 },
       configPath: '/home/me/meshgate.yaml',
+      stateDir: '/home/me/.meshgate',
     });
     const custom = startConfig(
-      { PORT: '9000', MESHGATE_CONFIG: '/etc/mg.json', NATS_URL: 'localhost:4333' },
+      {
+        PORT: '9000',
+        AUDIT_PORT: '9002',
+        MESHGATE_CONFIG: '/etc/mg.json',
+        MESHGATE_STATE_DIR: 'state',
+        NATS_URL: 'localhost:4333',
+      },
       '/x',
     );
     expect(custom).toMatchObject({
       ingress: { port: 9000 },
+      audit: { port: 9002 },
       configPath: '/etc/mg.json',
+      stateDir: '/x/state',
       nats: { port: 4333, local: true },
     });
+  });
+
+  it('starts the audit archiver before router and ingress, with their state under the state dir', () => {
+    const ctx = { config: startConfig({ AUDIT_PORT: '9002' }, '/home/me'), demo: false };
+    expect(Services.map((s) => s.name)).toEqual(['registry', 'audit', 'router', 'ingress']);
+    const byName = new Map(Services.map((s) => [s.name, s]));
+    expect(byName.get('audit')?.env(ctx)).toMatchObject({
+      AUDIT_PORT: '9002',
+      MESHGATE_AUDIT_DATA_DIR: '/home/me/.meshgate/audit',
+    });
+    expect(byName.get('audit')?.readiness(ctx)).toEqual({
+      kind: 'http',
+      url: 'http://127.0.0.1:9002/readyz',
+    });
+    expect(byName.get('router')?.env(ctx)['MESHGATE_AUDIT_SPOOL_DIR']).toBe(
+      '/home/me/.meshgate/spool/router',
+    );
+    expect(byName.get('ingress')?.env(ctx)['MESHGATE_AUDIT_SPOOL_DIR']).toBe(
+      '/home/me/.meshgate/spool/ingress',
+    );
   });
 
   it('names every bad variable', () => {

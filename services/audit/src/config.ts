@@ -3,10 +3,13 @@
  * variable is named in one error (see parseEnv). Stream, consumer and bucket names are fields so that tests
  * can isolate themselves; the environment never changes them.
  */
+import { join } from 'node:path';
 import { z } from 'zod';
+import { AuditMode } from '@meshgate/audit';
 import { CommonEnv, newInstanceId, parseEnv } from '@meshgate/config';
 import { AuditStream } from '@meshgate/contracts';
 import type { JsAuditArchiveOptions } from '@meshgate/store';
+import { parseApiTokens, type ApiToken } from './api-auth';
 
 const Int = (min: number, max: number) =>
   z
@@ -15,10 +18,19 @@ const Int = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().min(min).max(max));
 
+const ApiTokens = z.string().transform((text, ctx): ApiToken[] => {
+  try {
+    return parseApiTokens(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+    return z.NEVER;
+  }
+});
+
 /** The variables the archiver reads. */
 export const AuditEnv = z.object({
   ...CommonEnv,
-  AUDIT_PORT: Int(0, 65_535).default(8083),
+  AUDIT_PORT: Int(0, 65_535).default(8082),
   AUDIT_HOST: z.string().min(1).default('127.0.0.1'),
   MESHGATE_AUDIT_SIGNING_KEY: z.string().min(1).optional(),
   MESHGATE_AUDIT_DATA_DIR: z.string().min(1).default('./data/audit'),
@@ -28,6 +40,11 @@ export const AuditEnv = z.object({
   MESHGATE_AUDIT_ACK_WAIT_S: Int(1, 3_600).default(30),
   MESHGATE_AUDIT_STREAM_MAX_AGE_S: Int(0, 10 * 365 * 86_400).default(30 * 86_400),
   MESHGATE_AUDIT_STREAM_REPLICAS: Int(1, 5).default(1),
+  MESHGATE_AUDIT_API_TOKENS: ApiTokens.optional(),
+  MESHGATE_AUDIT_SPOOL_DIR: z.string().min(1).optional(),
+  MESHGATE_AUDIT_MODE: AuditMode.default('fail-open'),
+  MESHGATE_AUDIT_TAIL_KEEPALIVE_S: Int(1, 3_600).default(15),
+  MESHGATE_AUDIT_MAX_TAILS: Int(1, 10_000).default(64),
 });
 export type AuditEnv = z.infer<typeof AuditEnv>;
 
@@ -36,7 +53,7 @@ export interface AuditConfig {
   natsUrl: string;
   logLevel: AuditEnv['LOG_LEVEL'];
   instanceId: string;
-  /** Probe and metrics address; port 0 picks a free port. */
+  /** Probe, metrics and API address (loopback by default); port 0 picks a free port. */
   host: string;
   port: number;
   /** PKCS#8 PEM of the Ed25519 checkpoint key; else the key file under `dataDir`. */
@@ -50,7 +67,16 @@ export interface AuditConfig {
   consumer: { durable: string; maxAckPending: number; ackWaitMs: number };
   /** Where invalid events go: a stream of its own, outside `mg.audit.>`. */
   deadLetter: { stream: string; subject: string };
-  archive: JsAuditArchiveOptions;
+  archive: JsAuditArchiveOptions & { stream: string; subjectPrefix: string };
+  api: {
+    /** Digests of the interim auditor tokens; empty: no token required. */
+    tokens: ApiToken[];
+    /** Spool of the publisher that records the API's own reads in the trail; one per replica. */
+    spoolDir: string;
+    mode: AuditMode;
+    keepAliveMs: number;
+    maxTails: number;
+  };
 }
 
 /** Reads the archiver's configuration from `env`; throws a ConfigError naming every bad variable. */
@@ -78,6 +104,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditConfig {
       ackWaitMs: e.MESHGATE_AUDIT_ACK_WAIT_S * 1_000,
     },
     deadLetter: { stream: 'MG_AUDIT_DEAD', subject: 'mg.deadletter.audit' },
-    archive: {},
+    archive: { stream: 'MG_AUDIT_ARCHIVE', subjectPrefix: 'mg.archive' },
+    api: {
+      tokens: e.MESHGATE_AUDIT_API_TOKENS ?? [],
+      spoolDir: e.MESHGATE_AUDIT_SPOOL_DIR ?? join(e.MESHGATE_AUDIT_DATA_DIR, 'spool'),
+      mode: e.MESHGATE_AUDIT_MODE,
+      keepAliveMs: e.MESHGATE_AUDIT_TAIL_KEEPALIVE_S * 1_000,
+      maxTails: e.MESHGATE_AUDIT_MAX_TAILS,
+    },
   };
 }

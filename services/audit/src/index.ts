@@ -1,4 +1,4 @@
-/** The audit archiver's public surface: configuration, start, the chain, checkpoints and verification. */
+/** The audit service's public surface: configuration, start, the chain, checkpoints, verification and the API schemas. */
 export { loadConfig, AuditEnv, type AuditConfig } from './config';
 export { start, type AuditHandle } from './service';
 export { GENESIS_HASH, canonical, linkHash, nextLink, linkHolds } from './chain';
@@ -6,3 +6,7 @@ export { signCheckpoint, verifyCheckpoint, signingKeyFrom, keyIdOf, type Signing
 export { loadSigningKey, KEY_FILE } from './signing-key';
 export { verifyTenant, Finding, VerifyReport } from './verify';
 export { AuditVerifySubject, AuditVerifyRequest, AuditVerifyReply } from './verify-endpoint';
+export { EventsPage, VerifyAnswer, PublicKeyAnswer, Problem } from './api-answers';
+export { AuditFilters, EventsQuery, ExportQuery, TenantQuery } from './api-query';
+export { parseApiTokens, authorize, ApiToken } from './api-auth';
+export { openApiDocument } from './openapi';

@@ -1,13 +1,16 @@
 /**
- * The archiver process, composed: load the signing key (fail fast when it is wrong), connect to NATS, open
- * the archive, the dead-letter stream and the durable consumer, then serve the verify endpoint and the probe
- * app. `stop()` closes the app, the endpoint, the consumer (in-flight events finish), writes the last
- * checkpoints and closes the connection, in that order; it is safe to call twice.
+ * The audit service process, composed: load the signing key (fail fast when it is wrong), connect to NATS,
+ * open the archive, the dead-letter stream and the durable consumer, then serve the verify endpoint and the
+ * HTTP app (probes, metrics, the audit API, whose reads are themselves published to the trail). `stop()`
+ * closes the app (open tails end), the endpoint, the consumer (in-flight events finish), writes the last
+ * checkpoints, stops the publisher and closes the connection, in that order; it is safe to call twice.
  */
+import { AuditPublisher } from '@meshgate/audit';
 import { Bus } from '@meshgate/bus';
 import { createLogger } from '@meshgate/config';
 import { JsAuditArchive } from '@meshgate/store';
 import manifest from '../package.json' with { type: 'json' };
+import { archiveFeed } from './archive-feed';
 import { startCheckpointer } from './checkpointer';
 import type { AuditConfig } from './config';
 import { startArchiverConsumer } from './consumer';
@@ -19,7 +22,7 @@ import { serveAudit } from './verify-endpoint';
 
 /** A running archiver replica. */
 export interface AuditHandle {
-  /** Base URL of the probe app, e.g. `http://127.0.0.1:8083`. */
+  /** Base URL of the HTTP app (probes and audit API), e.g. `http://127.0.0.1:8082`. */
   url: string;
   instanceId: string;
   /** SPKI PEM of the key that signs this replica's checkpoints. */
@@ -38,11 +41,9 @@ export async function start(config: AuditConfig): Promise<AuditHandle> {
   });
   const bus = await Bus.connect({ url: config.natsUrl, name: `meshgate-audit-${config.instanceId}` });
   try {
-    const archive = await JsAuditArchive.open(bus.nc, {
-      ...config.archive,
-      onCorrupt: (streamSeq, reason) =>
-        log.warn({ streamSeq, reason }, 'skipped an unreadable archive record'),
-    });
+    const onCorrupt = (streamSeq: number, reason: string) =>
+      log.warn({ streamSeq, reason }, 'skipped an unreadable archive record');
+    const archive = await JsAuditArchive.open(bus.nc, { ...config.archive, onCorrupt });
     await ensureDeadLetterStream(bus.nc, config.deadLetter);
     let lag: () => Promise<number> = () => Promise.resolve(0);
     const metrics = createMetrics(() => lag());
@@ -85,11 +86,31 @@ export async function start(config: AuditConfig): Promise<AuditHandle> {
         })(),
         READY_TIMEOUT_MS,
       );
-    const app = buildHttpApp({ ready, metrics: metrics.registry, logger: log });
+    const trail = await AuditPublisher.start(
+      bus.nc,
+      { spoolDir: config.api.spoolDir, mode: config.api.mode },
+      log,
+    );
+    const app = buildHttpApp({
+      ready,
+      metrics: metrics.registry,
+      logger: log,
+      api: {
+        archive,
+        key,
+        tokens: config.api.tokens,
+        trail,
+        instanceId: config.instanceId,
+        openFeed: archiveFeed(bus.nc, config.archive, onCorrupt),
+        tail: { keepAliveMs: config.api.keepAliveMs, maxTails: config.api.maxTails },
+        version: manifest.version,
+      },
+    });
     const url = await app.listen({ host: config.host, port: config.port }).catch(async (err: unknown) => {
       await endpoint.stop();
       await consumer.stop();
       await checkpointer.stop();
+      await trail.stop();
       throw err;
     });
     log.info({ url, keyId: key.keyId, publicKey: key.publicKeyPem }, 'audit archiver started');
@@ -105,6 +126,7 @@ export async function start(config: AuditConfig): Promise<AuditHandle> {
           await endpoint.stop();
           await consumer.stop();
           await checkpointer.stop();
+          await trail.stop();
           await bus.close();
           log.info('audit archiver stopped');
         })()),

@@ -5,8 +5,7 @@
  * disconnects before any SSE event has nothing to resume, so its call is cancelled upstream; once events
  * were sent, the call runs on and its events stay replayable (spec: disconnection is not cancellation).
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { childTraceparent } from '@meshgate/bus';
+import type { FastifyReply } from 'fastify';
 import {
   ErrorCodes,
   Subjects,
@@ -16,10 +15,10 @@ import {
   type SessionRecord,
   type ToUpstream,
 } from '@meshgate/contracts';
+import type { AuditedRequest } from './audited-request';
 import { pendingKey, type IngressContext } from './context';
 import { mapCallError, type CallOutcome } from './error-mapping';
 import { newStreamId } from './event-id';
-import { header } from './mcp-guard';
 import { supportsPriming } from './protocol';
 import { SseStream } from './sse-stream';
 import type { StreamLease } from './stream-registry';
@@ -31,10 +30,10 @@ const REQUEST_CANCELLED = -32800;
 /** Answers one agent request through the router; never throws and never leaves the connection hanging. */
 export async function exchangeCall(
   ctx: IngressContext,
-  request: FastifyRequest,
   reply: FastifyReply,
   record: SessionRecord,
   message: JsonRpcRequest,
+  audited: AuditedRequest,
 ): Promise<void> {
   const started = Date.now();
   const sid = record.session.id;
@@ -47,6 +46,7 @@ export async function exchangeCall(
   // Gone before the call was sent: nothing to answer and nothing to cancel upstream.
   if (agentLeft(reply)) {
     ctx.metrics.observeCall(message.method, 'cancelled', started);
+    audited.answered(null, 0, 'cancelled');
     return;
   }
   lease = ctx.streams.acquire(sid, 'call', (reason) =>
@@ -96,16 +96,19 @@ export async function exchangeCall(
     ctx.inflight.delete(key);
     lease?.release();
     ctx.metrics.observeCall(message.method, outcome, started);
+    let bytes = 0;
     try {
       if (sse) {
         if (response) sse.send(response, true);
         sse.end();
-      } else if (response) writeJson(res, 200, response, { 'mcp-session-id': sid });
+        bytes = sse.bytesWritten;
+      } else if (response) bytes = writeJson(res, 200, response, { 'mcp-session-id': sid });
     } catch (err) {
       // An answer that cannot be serialized must not leave the agent waiting on an open connection.
       ctx.logger.error({ err, method: message.method }, 'could not write the answer');
       res.destroy();
     }
+    audited.answered(response, bytes, outcome);
   }
 
   res.once('close', () => {
@@ -131,7 +134,7 @@ export async function exchangeCall(
     const answer = await ctx.router.call(
       record,
       { v: 1, session: record.session, message, stream: channel.subject },
-      { deadline, traceparent: childTraceparent(header(request, 'traceparent')) },
+      { deadline, traceparent: audited.traceparent },
     );
     finish(answer.message, 'error' in answer.message ? 'error' : 'ok');
   } catch (err) {

@@ -3,6 +3,7 @@
  * reads, turned into the typed `IngressConfig` every other module receives.
  */
 import { z } from 'zod';
+import { AuditMode } from '@meshgate/audit';
 import { CommonEnv, newInstanceId, parseEnv } from '@meshgate/config';
 
 const MiB = 1024 * 1024;
@@ -41,6 +42,10 @@ const IngressEnv = z.object({
   MESHGATE_SSE_KEEPALIVE_MS: Int(100, 300_000, 15_000),
   MESHGATE_SSE_RETRY_MS: Int(0, 600_000, 1000),
   MESHGATE_ROUTER_PROBE_MS: Int(50, 60_000, 1000),
+  MESHGATE_AUDIT: z.enum(['on', 'off']).default('on'),
+  MESHGATE_AUDIT_MODE: AuditMode.default('fail-open'),
+  MESHGATE_AUDIT_SPOOL_DIR: z.string().min(1).default('.meshgate/spool/ingress'),
+  MESHGATE_AUDIT_SPOOL_MAX_BYTES: Int(64 * 1024, Number.MAX_SAFE_INTEGER, 256 * MiB),
 });
 
 /** The validated configuration of one ingress instance (see README for each variable). */
@@ -69,6 +74,13 @@ export const IngressConfig = z.object({
   retryMs: z.number().int(),
   /** How often a router replica holding calls of this replica is probed (router-liveness.ts). */
   routerProbeMs: z.number().int(),
+  /** The audit trail (ADR 003): off, or the publisher's mode, spool directory and spool bound. */
+  audit: z.object({
+    enabled: z.boolean(),
+    mode: AuditMode,
+    spoolDir: z.string(),
+    spoolMaxBytes: z.number().int(),
+  }),
 });
 export type IngressConfig = z.infer<typeof IngressConfig>;
 
@@ -96,5 +108,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): IngressConfig 
     keepAliveMs: e.MESHGATE_SSE_KEEPALIVE_MS,
     retryMs: e.MESHGATE_SSE_RETRY_MS,
     routerProbeMs: e.MESHGATE_ROUTER_PROBE_MS,
+    audit: {
+      enabled: e.MESHGATE_AUDIT === 'on',
+      mode: e.MESHGATE_AUDIT_MODE,
+      spoolDir: e.MESHGATE_AUDIT_SPOOL_DIR,
+      spoolMaxBytes: e.MESHGATE_AUDIT_SPOOL_MAX_BYTES,
+    },
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { Bus } from '@meshgate/bus';
 import type { Logger } from '@meshgate/config';
+import type { AuditTrail } from './audit-trail';
 import type { IngressConfig } from './config';
 import type { EventLog } from './event-log';
 import type { IngressMetrics } from './metrics';
@@ -23,6 +24,8 @@ export interface IngressContext {
   router: RouterClient;
   streams: StreamRegistry;
   metrics: IngressMetrics;
+  /** The audit trail: request-received and response-sent of every answered request. */
+  audit: AuditTrail;
   /** Calls in flight on this replica by `pendingKey`, each ending itself when the agent cancels it. */
   inflight: Map<string, () => void>;
 }

@@ -1,7 +1,7 @@
 /**
- * Operational endpoints: `/healthz` (the process is up), `/readyz` (NATS is connected and a router replica
- * answers `$SRV.PING`, probed at most once a second) and `/metrics` (Prometheus). Errors are RFC 9457
- * problem details.
+ * Operational endpoints: `/healthz` (the process is up), `/readyz` (NATS is connected, a router replica
+ * answers `$SRV.PING`, probed at most once a second, and the audit trail admits calls; the body names the
+ * trail's state) and `/metrics` (Prometheus). Errors are RFC 9457 problem details.
  */
 import type { FastifyInstance } from 'fastify';
 import { Empty } from '@nats-io/nats-core';
@@ -45,7 +45,17 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: IngressContext):
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     const r = await readiness();
-    return r.ready ? { status: 'ready' } : sendProblem(reply, 503, 'Service Unavailable', r.reason);
+    if (!r.ready) return sendProblem(reply, 503, 'Service Unavailable', r.reason);
+    // Spooling is still ready (nothing is lost); a fail-closed trail without room refuses every call.
+    const audit = ctx.audit.status().state;
+    if (audit === 'refusing')
+      return sendProblem(
+        reply,
+        503,
+        'Service Unavailable',
+        'audit trail unavailable: the spool is full (fail-closed)',
+      );
+    return { status: 'ready', audit };
   });
   app.get('/metrics', async (_request, reply) => {
     const body = await ctx.metrics.registry.metrics();

@@ -1,10 +1,27 @@
 /**
  * The two error shapes of the HTTP edge: a JSON-RPC error body on the MCP endpoints (what an MCP client
- * understands), RFC 9457 problem details everywhere else.
+ * understands), RFC 9457 problem details everywhere else. JSON-RPC answers are serialised here, once, and
+ * reported with their size to the audit record of the request when it has one.
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { JsonRpcError } from '@meshgate/contracts';
+import type { JsonRpcError, JsonRpcResponse } from '@meshgate/contracts';
+import { takeAudit } from './audited-request';
+import type { CallOutcome } from './error-mapping';
+
+/** Answers with a JSON-RPC response body (result or error) and an HTTP status. */
+export function sendRpcAnswer(
+  reply: FastifyReply,
+  status: number,
+  body: JsonRpcResponse,
+  headers: Record<string, string> = {},
+  outcome: CallOutcome = 'error' in body ? 'error' : 'ok',
+): FastifyReply {
+  const text = JSON.stringify(body);
+  const sent = reply.code(status).headers(headers).type('application/json').send(text);
+  takeAudit(reply.request)?.answered(body, Buffer.byteLength(text), outcome);
+  return sent;
+}
 
 /** Answers with a JSON-RPC error body and an HTTP status. */
 export function sendRpcError(
@@ -12,8 +29,9 @@ export function sendRpcError(
   status: number,
   error: JsonRpcError,
   headers: Record<string, string> = {},
+  outcome: CallOutcome = 'rejected',
 ): FastifyReply {
-  return reply.code(status).headers(headers).type('application/json').send(error);
+  return sendRpcAnswer(reply, status, error, headers, outcome);
 }
 
 /** Answers with `application/problem+json` (RFC 9457). */
@@ -30,21 +48,23 @@ export function sendProblem(
   return reply.code(status).type('application/problem+json').send(body);
 }
 
-/** Writes a complete JSON response on a hijacked reply. */
+/** Writes a complete JSON response on a hijacked reply; returns the bytes of the body (0: not written). */
 export function writeJson(
   res: ServerResponse,
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
-): void {
-  if (res.destroyed || res.headersSent) return;
+): number {
+  if (res.destroyed || res.headersSent) return 0;
   const text = JSON.stringify(body);
+  const bytes = Buffer.byteLength(text);
   res.writeHead(status, {
     'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
+    'content-length': bytes,
     ...headers,
   });
   res.end(text);
+  return bytes;
 }
 
 /**

@@ -4,14 +4,14 @@
  * answered, and hands the agent its Mcp-Session-Id. A failed initialize stores nothing.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { childTraceparent } from '@meshgate/bus';
 import { ErrorCodes, errorResponse, type JsonRpcRequest, type SessionInfo } from '@meshgate/contracts';
+import type { AuditedRequest } from './audited-request';
 import type { IngressContext } from './context';
 import { initializeStatus, mapCallError } from './error-mapping';
-import { header, targetOf } from './mcp-guard';
+import { targetOf } from './mcp-guard';
 import { InitializeParams } from './message-parse';
 import { newSessionId } from './session-store';
-import { sendRpcError } from './http-replies';
+import { sendRpcAnswer, sendRpcError } from './http-replies';
 
 /** Handles `initialize` on a POST; answers the agent in every case. */
 export async function initializeSession(
@@ -19,6 +19,7 @@ export async function initializeSession(
   request: FastifyRequest,
   reply: FastifyReply,
   message: JsonRpcRequest,
+  audited: AuditedRequest,
 ): Promise<FastifyReply> {
   const started = Date.now();
   const params = InitializeParams.safeParse(message.params ?? {});
@@ -45,12 +46,12 @@ export async function initializeSession(
       { v: 1, session, message },
       {
         deadline: started + ctx.config.requestTimeoutMs,
-        traceparent: childTraceparent(header(request, 'traceparent')),
+        traceparent: audited.traceparent,
       },
     );
     if ('error' in answer.message) {
       ctx.metrics.observeCall(message.method, 'error', started);
-      return reply.code(200).type('application/json').send(answer.message);
+      return sendRpcAnswer(reply, 200, answer.message);
     }
     const negotiated = answer.message.result['protocolVersion'];
     const version = typeof negotiated === 'string' && negotiated.length <= 32 ? negotiated : protocolVersion;
@@ -61,11 +62,18 @@ export async function initializeSession(
       createdAt: Date.now(),
     });
     ctx.metrics.observeCall(message.method, 'ok', started);
-    return reply.code(200).header('mcp-session-id', session.id).type('application/json').send(answer.message);
+    audited.session = session.id;
+    return sendRpcAnswer(reply, 200, answer.message, { 'mcp-session-id': session.id });
   } catch (err) {
     const mapped = mapCallError(err);
     if (mapped.outcome === 'failed') ctx.logger.error({ err }, 'initialize failed');
     ctx.metrics.observeCall(message.method, mapped.outcome, started);
-    return sendRpcError(reply, initializeStatus(err), errorResponse(message.id, mapped.code, mapped.message));
+    return sendRpcError(
+      reply,
+      initializeStatus(err),
+      errorResponse(message.id, mapped.code, mapped.message),
+      {},
+      mapped.outcome,
+    );
   }
 }

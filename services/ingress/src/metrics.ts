@@ -4,6 +4,7 @@
  * `unmatched`, so a hostile client cannot grow the series without limit.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AuditStatus } from './audit-trail';
 import type { CallOutcome } from './error-mapping';
 
 const KNOWN_METHODS = new Set([
@@ -40,8 +41,15 @@ export interface IngressMetrics {
   observeCall(method: string, outcome: CallOutcome, startedAt: number): void;
 }
 
-/** Creates the metrics; `sessionsCached` is read on every scrape. */
-export function createMetrics(sessionsCached: () => number): IngressMetrics {
+/** The audit publisher's counters, read from its stats on every scrape. */
+const AuditCounters = [
+  ['published', 'Audit events handed to the publisher'],
+  ['spooled', 'Audit events written to the on-disk spool while the stream was unreachable'],
+  ['dropped', 'Audit events lost (spool full or unwritable); each one is also logged'],
+] as const;
+
+/** Creates the metrics; `sessionsCached` and `audit` are read on every scrape. */
+export function createMetrics(sessionsCached: () => number, audit: () => AuditStatus): IngressMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'meshgate_ingress_' });
   const httpRequests = new Counter({
@@ -76,6 +84,16 @@ export function createMetrics(sessionsCached: () => number): IngressMetrics {
       this.set(sessionsCached());
     },
   });
+  for (const [field, help] of AuditCounters)
+    new Counter({
+      name: `meshgate_ingress_audit_events_${field}_total`,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(audit()[field] ?? 0);
+      },
+    });
   return {
     registry,
     httpRequests,

@@ -2,6 +2,8 @@
  * POST to an MCP endpoint: one JSON-RPC message from the agent. Checks the media types, parses, then
  * routes by kind: `initialize` opens a session; `ping` is answered here; other requests go to the router;
  * notifications and answers to server-to-client requests are relayed upstream and acknowledged with 202.
+ * Every request but ping enters the audit trail (audit-trail.ts) before anything else, or is refused with
+ * -32005 while a fail-closed trail has no room.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -11,6 +13,7 @@ import {
   errorResponse,
   parseGatewayRequestId,
   type JsonRpcNotification,
+  type JsonRpcRequest,
   type JsonRpcResponse,
   type SessionRecord,
   type ToUpstream,
@@ -52,17 +55,8 @@ export async function handlePost(
   const parsed = parseBody(request.body as Buffer | undefined);
   if (!parsed.ok) return sendRpcError(reply, parsed.status, parsed.error);
   const m = parsed.message;
-
-  if (m.kind === 'request' && m.message.method === 'initialize') {
-    const version = checkVersionHeader(header(request, 'mcp-protocol-version'), undefined);
-    if (!version.ok)
-      return sendRpcError(
-        reply,
-        400,
-        errorResponse(m.message.id, ErrorCodes.InvalidRequest, `Bad Request: ${version.reason}`),
-      );
-    return initializeSession(ctx, request, reply, m.message);
-  }
+  if (m.kind === 'request' && m.message.method !== 'ping')
+    return handleRequest(ctx, request, reply, m.message);
 
   const record = await resolveSession(ctx, request, reply, m.kind === 'request' ? m.message.id : null);
   if (!record) return reply;
@@ -71,13 +65,44 @@ export async function handlePost(
       return relayNotification(ctx, reply, record, m.message);
     case 'response':
       return relayResponse(ctx, reply, record, m.message);
-    case 'request':
-      if (m.message.method === 'ping') {
-        ctx.metrics.observeCall('ping', 'ok', Date.now());
-        return reply.type('application/json').send({ jsonrpc: '2.0', id: m.message.id, result: {} });
-      }
-      return exchangeCall(ctx, request, reply, record, m.message);
+    case 'request': // only ping comes this way: answered here, and not audited
+      ctx.metrics.observeCall('ping', 'ok', Date.now());
+      return reply.type('application/json').send({ jsonrpc: '2.0', id: m.message.id, result: {} });
   }
+}
+
+/**
+ * A request the gateway answers through the router, recorded in the audit trail from here on; refused
+ * at once while a fail-closed trail has no room for its events.
+ */
+async function handleRequest(
+  ctx: IngressContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  message: JsonRpcRequest,
+): Promise<unknown> {
+  if (!ctx.audit.admission()) {
+    ctx.metrics.observeCall(message.method, 'rejected', Date.now());
+    return sendRpcError(
+      reply,
+      503,
+      errorResponse(message.id, ErrorCodes.ServiceUnavailable, 'audit trail unavailable'),
+    );
+  }
+  const audited = ctx.audit.received(request, message);
+  if (message.method === 'initialize') {
+    const version = checkVersionHeader(header(request, 'mcp-protocol-version'), undefined);
+    if (!version.ok)
+      return sendRpcError(
+        reply,
+        400,
+        errorResponse(message.id, ErrorCodes.InvalidRequest, `Bad Request: ${version.reason}`),
+      );
+    return initializeSession(ctx, request, reply, message, audited);
+  }
+  const record = await resolveSession(ctx, request, reply, message.id);
+  if (!record) return reply;
+  return exchangeCall(ctx, reply, record, message, audited);
 }
 
 /** Agent notifications: `initialized` ends here; the rest reach every router replica of the session. */

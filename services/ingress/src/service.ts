@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { Bus } from '@meshgate/bus';
 import { createLogger } from '@meshgate/config';
 import { buildApp } from './app';
+import { startAuditTrail, type AuditTrail } from './audit-trail';
 import type { IngressConfig } from './config';
 import type { IngressContext } from './context';
 import { openEventLog } from './event-log';
@@ -40,10 +41,13 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
   let dispatcher: StreamDispatcher | undefined;
   let app: FastifyInstance | undefined;
   let liveness: RouterLiveness | undefined;
+  let audit: AuditTrail | undefined;
   const streams = new StreamRegistry(config.maxStreams, config.maxStreamsPerSession);
   try {
     const store = await openSessionStore(bus, { ttlS: config.sessionTtlS, logger });
     sessions = store;
+    const trail = await startAuditTrail(bus, config, logger);
+    audit = trail;
     const events = await openEventLog(bus, {
       logger,
       maxAgeS: config.eventsMaxAgeS,
@@ -62,7 +66,11 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
       dispatcher,
       router: createRouterClient(bus, store, liveness, logger),
       streams,
-      metrics: createMetrics(() => store.cachedCount),
+      metrics: createMetrics(
+        () => store.cachedCount,
+        () => trail.status(),
+      ),
+      audit: trail,
       inflight: new Map(),
     };
     app = buildApp(ctx);
@@ -72,6 +80,7 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
     liveness?.stop();
     dispatcher?.stop();
     sessions?.stop();
+    await audit?.stop();
     await bus.close();
     throw err;
   }
@@ -92,6 +101,8 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
     liveness?.stop();
     dispatcher?.stop();
     sessions?.stop();
+    // After the last answer: its response-sent is published, and what is not acknowledged is spooled.
+    await audit?.stop();
     await bus.close();
     logger.info('ingress stopped');
   };

@@ -39,9 +39,15 @@ export class SseStream {
   private nextSeq: number;
   private keepAlive: NodeJS.Timeout | undefined;
   private isOpen = false;
+  private written = 0;
 
   constructor(private readonly o: SseStreamOptions) {
     this.nextSeq = o.firstSeq;
+  }
+
+  /** Bytes of the body written to the agent so far. */
+  get bytesWritten(): number {
+    return this.written;
   }
 
   /** True while the agent's connection can still be written to. */
@@ -116,6 +122,7 @@ export class SseStream {
     const { res } = this.o;
     if (!this.writable) return;
     res.write(chunk);
+    this.written += Buffer.byteLength(chunk);
     if (res.writableLength > MAX_UNREAD_BYTES) res.destroy();
   }
 

@@ -8,13 +8,17 @@ import { loadConfig, type IngressConfig } from '../src/config';
 export const ACCEPT = 'application/json, text/event-stream';
 export const LATEST = '2025-11-25';
 
-/** An ingress configuration for tests: loopback, any free port, quiet, bucket and stream bounds as in production. */
+/**
+ * An ingress configuration for tests: loopback, any free port, quiet, bucket and stream bounds as in
+ * production, the audit trail off unless a test turns it on (audit-trail.test.ts).
+ */
 export function testConfig(natsUrl: string, extra: Record<string, string> = {}): IngressConfig {
   return loadConfig({
     NATS_URL: natsUrl,
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
+    MESHGATE_AUDIT: 'off',
     ...extra,
   });
 }

@@ -20,6 +20,8 @@ export interface CallContext {
   pool: ConnectionPool;
   sessions: Sessions;
   log: Logger;
+  /** False while a fail-closed audit trail has no room for more events: calls are refused then. */
+  auditAdmits(): boolean;
 }
 
 /** The time one upstream request may take: the definition's timeout, cut by the call's deadline. */

@@ -1,22 +1,40 @@
 /**
  * The `router.call` endpoints: one RouterCall in, one RouterReply out, carrying the JSON-RPC response with
  * the agent's own id. The session is remembered so that notifications without a call can reach it later.
+ * The call's trace id travels with its origin to every request relayed upstream for it (audit trail); a
+ * fail-closed trail without room refuses the call.
  */
-import { parseIngressStream, type RouterCall, type RouterReply } from '@meshgate/contracts';
+import type { CallContext as BusCallContext } from '@meshgate/bus';
+import { ErrorCodes, parseIngressStream, type RouterCall, type RouterReply } from '@meshgate/contracts';
+import { traceIdOf } from './audit-fields';
 import type { CallContext } from './call-context';
-import type { CallOrigin } from './upstream/relay-table';
+import type { CallOrigin, Outcome } from './upstream/relay-table';
 import { federatedCall } from './federated';
 import { perServerCall } from './per-server';
 
-/** Handles one call before `deadline` (epoch ms). */
-export async function handleCall(ctx: CallContext, call: RouterCall, deadline: number): Promise<RouterReply> {
+const AuditUnavailable: Outcome = {
+  error: { code: ErrorCodes.ServiceUnavailable, message: 'audit trail unavailable' },
+};
+
+/** Handles one call before the deadline of its bus context. */
+export async function handleCall(
+  ctx: CallContext,
+  call: RouterCall,
+  bus: BusCallContext,
+): Promise<RouterReply> {
   ctx.sessions.remember(call.session);
-  const origin: CallOrigin = { sessionId: call.session.id, agentId: call.message.id, stream: streamOf(call) };
+  const origin: CallOrigin = {
+    sessionId: call.session.id,
+    agentId: call.message.id,
+    stream: streamOf(call),
+    traceId: traceIdOf(bus.traceparent),
+  };
   const target = call.session.target;
-  const outcome =
-    target.kind === 'federated'
-      ? await federatedCall(ctx, call.message, origin, deadline)
-      : await perServerCall(ctx, target.server, call.message, origin, deadline);
+  const outcome = !ctx.auditAdmits()
+    ? AuditUnavailable
+    : target.kind === 'federated'
+      ? await federatedCall(ctx, call.message, origin, bus.deadline)
+      : await perServerCall(ctx, target.server, call.message, origin, bus.deadline);
   return { v: 1, router: ctx.instanceId, message: { jsonrpc: '2.0', id: call.message.id, ...outcome } };
 }
 

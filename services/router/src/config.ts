@@ -2,6 +2,7 @@
  * Router configuration: a pure function of the environment, validated once at start.
  */
 import { z } from 'zod';
+import { AuditMode } from '@meshgate/audit';
 import { parseEnv, CommonEnv } from '@meshgate/config';
 import { Buckets } from '@meshgate/contracts';
 import { isValidSeparator, DefaultSeparator } from '@meshgate/mcp';
@@ -25,6 +26,15 @@ export const RouterEnv = z.object({
     .min(1)
     .max(30 * 86_400)
     .default(86_400),
+  MESHGATE_AUDIT: z.enum(['on', 'off']).default('on'),
+  MESHGATE_AUDIT_MODE: AuditMode.default('fail-open'),
+  MESHGATE_AUDIT_SPOOL_DIR: z.string().min(1).default('.meshgate/spool/router'),
+  MESHGATE_AUDIT_SPOOL_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(Number.MAX_SAFE_INTEGER)
+    .default(256 * 1024 ** 2),
 });
 export type RouterEnv = z.infer<typeof RouterEnv>;
 
@@ -41,6 +51,17 @@ export interface RouterConfig {
   sessionIdleMs: number;
   /** KV bucket holding the server definitions (tests point it at a bucket of their own). */
   registryBucket: string;
+  /** The audit trail (ADR 003): off, or the publisher's mode, spool directory and spool bound. */
+  audit: RouterAuditConfig;
+}
+
+/** How the router publishes its `upstream-call` events. */
+export interface RouterAuditConfig {
+  enabled: boolean;
+  mode: AuditMode;
+  /** Claimed with a pid file; `<dir>-<instanceId>` when another live process holds it. */
+  spoolDir: string;
+  spoolMaxBytes: number;
 }
 
 /** Reads and validates the router's configuration from `env`; throws a ConfigError naming every bad variable. */
@@ -55,5 +76,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
     restartBackoffMaxMs: e.ROUTER_RESTART_BACKOFF_MAX_MS,
     sessionIdleMs: e.ROUTER_SESSION_IDLE_S * 1000,
     registryBucket: Buckets.registry,
+    audit: {
+      enabled: e.MESHGATE_AUDIT === 'on',
+      mode: e.MESHGATE_AUDIT_MODE,
+      spoolDir: e.MESHGATE_AUDIT_SPOOL_DIR,
+      spoolMaxBytes: e.MESHGATE_AUDIT_SPOOL_MAX_BYTES,
+    },
   };
 }

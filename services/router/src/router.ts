@@ -24,7 +24,8 @@ import { ServerRequests } from './server-requests';
 import { ListChangedMethods, upstreamEvents } from './upstream-events';
 import { agentMessages } from './agent-messages';
 import { ConnectionPool } from './upstream/pool';
-import { UpstreamConnection } from './upstream/connection';
+import { UpstreamConnection, type ConnectionHooks } from './upstream/connection';
+import { startUpstreamAudit, type UpstreamAudit } from './upstream-audit';
 import { createTransport } from './upstream/transports';
 import { RouterVersion } from './version';
 
@@ -40,9 +41,12 @@ export async function start(config: RouterConfig): Promise<RouterHandle> {
   const instanceId = config.instanceId ?? newInstanceId('router');
   const log = createLogger('router', config.logLevel, instanceId);
   const bus = await Bus.connect({ url: config.natsUrl, name: `meshgate-router-${instanceId}` });
+  let audit: UpstreamAudit | undefined;
   try {
-    return await compose(config, instanceId, bus, log);
+    if (config.audit.enabled) audit = await startUpstreamAudit(bus, config.audit, instanceId, log);
+    return await compose(config, instanceId, bus, log, audit);
   } catch (err) {
+    await audit?.stop();
     await bus.close();
     throw err;
   }
@@ -53,6 +57,7 @@ async function compose(
   instanceId: string,
   bus: Bus,
   log: Logger,
+  audit: UpstreamAudit | undefined,
 ): Promise<RouterHandle> {
   const sessions = new Sessions();
   const publish = (subject: string, message: Record<string, unknown>) => {
@@ -66,7 +71,10 @@ async function compose(
     }
   };
   const serverRequests = new ServerRequests(instanceId, publish, log);
-  const hooks = upstreamEvents({ sessions, serverRequests, publish, log, separator: config.separator });
+  const hooks: ConnectionHooks = {
+    ...upstreamEvents({ sessions, serverRequests, publish, log, separator: config.separator }),
+    ...(audit ? { agentRequest: audit.agentRequest } : {}),
+  };
   const pool = new ConnectionPool((def, owner) => {
     const conn = new UpstreamConnection({
       def,
@@ -104,6 +112,7 @@ async function compose(
     pool,
     sessions,
     log,
+    auditAdmits: () => audit?.admission() ?? true,
   };
   const agent = agentMessages({ sessions, pool, serverRequests, log });
   // Agents often vanish without DELETE: release what a session holds here once no call reached it for the
@@ -132,14 +141,14 @@ async function compose(
         subject: Subjects.routerCall,
         queue: QueueGroups.router,
         request: RouterCall,
-        handler: (call: RouterCall, c) => handleCall(ctx, call, c.deadline),
+        handler: (call: RouterCall, c) => handleCall(ctx, call, c),
       },
       {
         name: 'instance-call',
         subject: Subjects.routerInstanceCall(instanceId),
         queue: '',
         request: RouterCall,
-        handler: (call: RouterCall, c) => handleCall(ctx, call, c.deadline),
+        handler: (call: RouterCall, c) => handleCall(ctx, call, c),
       },
     ],
   );
@@ -184,6 +193,7 @@ async function compose(
         await registry.stop();
         serverRequests.clear();
         await pool.closeAll();
+        await audit?.stop();
         await bus.close();
         log.info('router stopped');
       })()),

@@ -77,7 +77,7 @@ export interface Harness {
 let nextId = 1;
 
 export async function startHarness(overrides: Partial<RouterConfig> = {}): Promise<Harness> {
-  const natsUrl = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
+  const natsUrl = overrides.natsUrl ?? process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
   const bucket = `mg_registry_test_${randomBytes(4).toString('hex')}`;
   const bus = await Bus.connect({ url: natsUrl, name: 'router-test' });
   const kv = await new Kvm(bus.nc).create(bucket, { history: 1 });
@@ -90,6 +90,7 @@ export async function startHarness(overrides: Partial<RouterConfig> = {}): Promi
     restartBackoffMaxMs: 2000,
     sessionIdleMs: 86_400_000,
     registryBucket: bucket,
+    audit: { enabled: false, mode: 'fail-open', spoolDir: '', spoolMaxBytes: 0 },
     ...overrides,
   });
   const subscriptions: { stop(): void }[] = [];

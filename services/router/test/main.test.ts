@@ -16,7 +16,13 @@ describe('main', () => {
     const natsUrl = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
     const instance = `router-main-${process.pid}`;
     const child = spawn(process.execPath, ['--import', 'tsx', main], {
-      env: { ...process.env, NATS_URL: natsUrl, INSTANCE_ID: instance, LOG_LEVEL: 'silent' },
+      env: {
+        ...process.env,
+        NATS_URL: natsUrl,
+        INSTANCE_ID: instance,
+        LOG_LEVEL: 'silent',
+        MESHGATE_AUDIT: 'off',
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const bus = await Bus.connect({ url: natsUrl, name: 'router-main-test' });

@@ -1,8 +1,11 @@
 /**
  * The services `meshgate start` runs, in start order (they stop in reverse). Each is its own process
  * (`node --import tsx services/<name>/src/main.ts`, cwd = repository root) and says how to tell it is
- * ready. A service added to the platform joins by adding one entry here.
+ * ready. A service added to the platform joins by adding one entry here. The audit archiver starts before
+ * router and ingress, so the trail's stream exists (with its retention) before anything publishes to it,
+ * and it stops after them, archiving their last events. Its key and their spools go under the state dir.
  */
+import { join } from 'node:path';
 import { baseUrl, type Listen, type StartConfig } from './start-config';
 
 /** How to tell a started service is ready to work. */
@@ -45,9 +48,24 @@ export const Services: readonly ServiceSpec[] = [
     listens: ({ config }) => ({ ...config.registry, variables: 'REGISTRY_HOST/REGISTRY_PORT' }),
   },
   {
+    name: 'audit',
+    entry: 'services/audit/src/main.ts',
+    env: ({ config }) => ({
+      NATS_URL: config.natsUrl,
+      AUDIT_HOST: config.audit.host,
+      AUDIT_PORT: String(config.audit.port),
+      MESHGATE_AUDIT_DATA_DIR: join(config.stateDir, 'audit'),
+    }),
+    readiness: ({ config }) => ({ kind: 'http', url: `${baseUrl(config.audit)}/readyz` }),
+    listens: ({ config }) => ({ ...config.audit, variables: 'AUDIT_HOST/AUDIT_PORT' }),
+  },
+  {
     name: 'router',
     entry: 'services/router/src/main.ts',
-    env: ({ config }) => ({ NATS_URL: config.natsUrl }),
+    env: ({ config }) => ({
+      NATS_URL: config.natsUrl,
+      MESHGATE_AUDIT_SPOOL_DIR: join(config.stateDir, 'spool', 'router'),
+    }),
     readiness: () => ({ kind: 'nats-service', service: 'meshgate-router' }),
   },
   {
@@ -57,6 +75,7 @@ export const Services: readonly ServiceSpec[] = [
       NATS_URL: config.natsUrl,
       HOST: config.ingress.host,
       PORT: String(config.ingress.port),
+      MESHGATE_AUDIT_SPOOL_DIR: join(config.stateDir, 'spool', 'ingress'),
     }),
     readiness: ({ config }) => ({ kind: 'http', url: `${baseUrl(config.ingress)}/readyz` }),
     listens: ({ config }) => ({ ...config.ingress, variables: 'HOST/PORT' }),

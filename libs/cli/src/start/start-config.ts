@@ -1,7 +1,7 @@
 /**
  * What `meshgate start` needs to know, as a pure function of the environment and the working directory:
- * where NATS is (and whether it is ours to start), where registry and ingress listen, and which servers
- * file the registry reads.
+ * where NATS is (and whether it is ours to start), where registry, audit and ingress listen, which servers
+ * file the registry reads, and where the gateway keeps its local state (audit signing key, audit spools).
  */
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
@@ -17,7 +17,11 @@ export const StartEnv = z.object({
   PORT: Port.default(8080),
   REGISTRY_HOST: Host.default('127.0.0.1'),
   REGISTRY_PORT: Port.default(8081),
+  AUDIT_HOST: Host.default('127.0.0.1'),
+  AUDIT_PORT: Port.default(8082),
   MESHGATE_CONFIG: z.string().min(1).default('./meshgate.yaml'),
+  /** Local state: the audit signing key (`audit/`) and the audit spools of router and ingress (`spool/`). */
+  MESHGATE_STATE_DIR: z.string().min(1).default('./.meshgate'),
 });
 export type StartEnv = z.infer<typeof StartEnv>;
 
@@ -38,8 +42,12 @@ export interface StartConfig {
   nats: NatsEndpoint;
   ingress: Listen;
   registry: Listen;
+  /** The audit archiver's probe address (`/readyz`). */
+  audit: Listen;
   /** Absolute path of the servers file, resolved against the directory `meshgate` was started in. */
   configPath: string;
+  /** Absolute path of the local state directory, resolved the same way. */
+  stateDir: string;
 }
 
 const LocalHosts = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -66,7 +74,11 @@ export function startConfig(env: NodeJS.ProcessEnv, cwd: string): StartConfig {
     nats: natsEndpoint(vars.NATS_URL),
     ingress: { host: vars.HOST, port: vars.PORT },
     registry: { host: vars.REGISTRY_HOST, port: vars.REGISTRY_PORT },
+    audit: { host: vars.AUDIT_HOST, port: vars.AUDIT_PORT },
     configPath: isAbsolute(vars.MESHGATE_CONFIG) ? vars.MESHGATE_CONFIG : resolve(cwd, vars.MESHGATE_CONFIG),
+    stateDir: isAbsolute(vars.MESHGATE_STATE_DIR)
+      ? vars.MESHGATE_STATE_DIR
+      : resolve(cwd, vars.MESHGATE_STATE_DIR),
   };
 }
 

@@ -22,6 +22,7 @@ import {
   type ListItem,
   type ListKind,
 } from '@meshgate/mcp';
+import { performance } from 'node:perf_hooks';
 import { RelayTable, type CallOrigin, type Outcome, type Pending } from './relay-table';
 import { attribute, type Attribution } from './attribution';
 import { ListCache, fetchAllPages } from './list-cache';
@@ -39,6 +40,19 @@ export interface ConnectionHooks {
   reconnected(conn: UpstreamConnection): void;
   /** The transport went away; server-to-client requests it issued can no longer be answered. */
   down(conn: UpstreamConnection, reason: string): void;
+  /** A request made for an agent call ended (the audit trail's `upstream-call`); called before its caller resumes. */
+  agentRequest?(conn: UpstreamConnection, request: AgentRequest): void;
+}
+
+/** One request relayed upstream for an agent call, as it ended. */
+export interface AgentRequest {
+  method: string;
+  /** The params as the upstream received them (names de-namespaced). */
+  params: Record<string, unknown> | undefined;
+  origin: CallOrigin;
+  /** From the call to `request` to its outcome, in milliseconds. */
+  latencyMs: number;
+  outcome: Outcome;
 }
 
 /** Everything a connection is built from. */
@@ -109,8 +123,30 @@ export class UpstreamConnection {
     return this.lifecycle.whenReady(Date.now() + timeoutMs);
   }
 
-  /** Relays one request upstream; the outcome is the upstream's answer or a gateway error. */
+  /**
+   * Relays one request upstream; the outcome is the upstream's answer or a gateway error. A request with an
+   * origin (made for an agent call) is reported to the `agentRequest` hook when it ends.
+   */
   async request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    origin: CallOrigin | undefined,
+    timeoutMs: number,
+  ): Promise<Outcome> {
+    if (!origin || !this.opts.hooks.agentRequest) return this.relay(method, params, origin, timeoutMs);
+    const started = performance.now();
+    const outcome = await this.relay(method, params, origin, timeoutMs);
+    this.opts.hooks.agentRequest(this, {
+      method,
+      params,
+      origin,
+      latencyMs: performance.now() - started,
+      outcome,
+    });
+    return outcome;
+  }
+
+  private async relay(
     method: string,
     params: Record<string, unknown> | undefined,
     origin: CallOrigin | undefined,

@@ -15,6 +15,8 @@ export interface CallOrigin {
   agentId: JsonRpcId;
   /** Subject for messages related to this call (progress, logs, server-to-client requests). */
   stream: string | undefined;
+  /** W3C trace id of the call (from its traceparent), shared by the audit events of the call. */
+  traceId: string;
 }
 
 /** How an upstream request ended: its result, or a JSON-RPC error (the upstream's or the gateway's). */

@@ -6,6 +6,7 @@ const call = (sessionId: string, agentId: number): CallOrigin => ({
   sessionId,
   agentId,
   stream: `mg.v1.ingress.i.stream.${sessionId}${agentId}`,
+  traceId: '0af7651916cd43dd8448eb211c80319c',
 });
 
 describe('attribute', () => {

@@ -17,7 +17,30 @@ describe('loadConfig', () => {
       restartBackoffMaxMs: 30_000,
       sessionIdleMs: 86_400_000,
       registryBucket: 'mg_registry',
+      audit: {
+        enabled: true,
+        mode: 'fail-open',
+        spoolDir: '.meshgate/spool/router',
+        spoolMaxBytes: 256 * 1024 ** 2,
+      },
     });
+  });
+
+  it('reads the audit variables and rejects bad ones by name', () => {
+    const c = loadConfig({
+      MESHGATE_AUDIT: 'off',
+      MESHGATE_AUDIT_MODE: 'fail-closed',
+      MESHGATE_AUDIT_SPOOL_DIR: '/var/spool/mg',
+      MESHGATE_AUDIT_SPOOL_MAX_BYTES: '1048576',
+    });
+    expect(c.audit).toEqual({
+      enabled: false,
+      mode: 'fail-closed',
+      spoolDir: '/var/spool/mg',
+      spoolMaxBytes: 1_048_576,
+    });
+    expect(() => loadConfig({ MESHGATE_AUDIT_MODE: 'sometimes' })).toThrow(/MESHGATE_AUDIT_MODE/);
+    expect(() => loadConfig({ MESHGATE_AUDIT: 'maybe' })).toThrow(/MESHGATE_AUDIT/);
   });
 
   it('reads every variable and rejects bad ones by name', () => {

@@ -1,7 +1,12 @@
 import { describe, expect, it, vi } from 'vitest';
 import { RelayTable } from '../../src/upstream/relay-table';
 
-const origin = { sessionId: 's1', agentId: 'a-1', stream: undefined };
+const origin = {
+  sessionId: 's1',
+  agentId: 'a-1',
+  stream: undefined,
+  traceId: '0af7651916cd43dd8448eb211c80319c',
+};
 
 describe('RelayTable', () => {
   it('gives every request a unique id and maps the answer back', async () => {

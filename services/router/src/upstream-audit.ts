@@ -1,0 +1,69 @@
+/**
+ * The router's side of the audit trail (ADR 003): one `upstream-call` event for every request relayed
+ * upstream for an agent call (the connection's `agentRequest` hook), with the server, the target as the
+ * upstream knows it, latency, answer size, outcome and the call's trace id. The event is built in
+ * `setImmediate`, after the router's reply to ingress has been flushed (NATS flushes in a microtask), so the
+ * call path pays only a timestamp; the publisher never waits.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Bus } from '@meshgate/bus';
+import type { Logger } from '@meshgate/config';
+import { DefaultTenant } from '@meshgate/contracts';
+import { auditOutcome, auditRequestId, clip, requestTarget } from './audit-fields';
+import { openAuditPublisher } from '@meshgate/audit';
+import type { RouterAuditConfig } from './config';
+import type { ConnectionHooks } from './upstream/connection';
+
+/** The trail of one router replica. */
+export interface UpstreamAudit {
+  /** The connection hook that records agent requests. */
+  agentRequest: NonNullable<ConnectionHooks['agentRequest']>;
+  /** False in fail-closed mode while the spool has no room: calls are refused then. */
+  admission(): boolean;
+  stop(): Promise<void>;
+}
+
+/** Starts the publisher (spool claimed, stream created when missing) behind the hook. */
+export async function startUpstreamAudit(
+  bus: Bus,
+  config: RouterAuditConfig,
+  instanceId: string,
+  log: Logger,
+): Promise<UpstreamAudit> {
+  const opened = await openAuditPublisher(bus.nc, 'router', instanceId, config, log);
+  const { publisher } = opened;
+  return {
+    agentRequest(conn, { method, params, origin, latencyMs, outcome }) {
+      const time = new Date().toISOString();
+      setImmediate(() => {
+        try {
+          const answer = 'result' in outcome ? outcome.result : outcome.error;
+          const target = requestTarget(method, params);
+          // publish() validates the event once; newAuditEvent would validate it a second time.
+          publisher.publish({
+            v: 1,
+            id: randomUUID(),
+            time,
+            tenant: DefaultTenant,
+            session: clip(origin.sessionId, 64),
+            traceId: origin.traceId,
+            service: 'router',
+            instance: instanceId,
+            method: clip(method, 256),
+            requestId: auditRequestId(origin.agentId),
+            server: conn.server,
+            ...(target !== undefined ? { target } : {}),
+            kind: 'upstream-call',
+            latencyMs: Math.round(latencyMs * 1000) / 1000,
+            sizeBytes: Buffer.byteLength(JSON.stringify(answer)),
+            ...auditOutcome(outcome),
+          });
+        } catch (err) {
+          log.error({ err, server: conn.server, method }, 'audit event not published');
+        }
+      });
+    },
+    admission: () => publisher.admission(),
+    stop: () => opened.stop(),
+  };
+}
