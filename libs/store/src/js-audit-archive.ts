@@ -77,19 +77,26 @@ export class JsAuditArchive implements AuditArchive {
     const stream = opts.stream ?? 'MG_AUDIT_ARCHIVE';
     const prefix = opts.subjectPrefix ?? 'mg.archive';
     const jsm = await jetstreamManager(nc);
-    await jsm.streams.info(stream).catch(async (err: unknown) => {
-      if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
-      await jsm.streams.add({
-        name: stream,
-        subjects: [`${prefix}.*`],
-        storage: StorageType.File,
-        max_age: nanos(opts.maxAgeMs ?? 0),
-        duplicate_window: nanos(10 * 60_000),
+    const ensureStream = () =>
+      jsm.streams.info(stream).catch(async (err: unknown) => {
+        if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
+        await jsm.streams.add({
+          name: stream,
+          subjects: [`${prefix}.*`],
+          storage: StorageType.File,
+          max_age: nanos(opts.maxAgeMs ?? 0),
+          duplicate_window: nanos(10 * 60_000),
+        });
       });
-    });
+    // Replicas starting together race to create the same stream and buckets; the loser's second attempt
+    // finds what the winner made (nats-server 2.9 answers the race with "subjects overlap").
+    await ensureStream().catch(ensureStream);
     const js = jetstream(nc);
     const kvm = new Kvm(js);
-    const bucket = (name: string) => kvm.create(name, { history: 1, storage: StorageType.File });
+    const bucket = (name: string) => {
+      const create = () => kvm.create(name, { history: 1, storage: StorageType.File });
+      return create().catch(create);
+    };
     const [ids, heads, cps] = await Promise.all([
       bucket(opts.idBucket ?? 'mg_audit_ids'),
       bucket(opts.headBucket ?? 'mg_audit_heads'),

@@ -49,6 +49,11 @@ const notFound = (err: unknown, code: number) => err instanceof JetStreamApiErro
 
 /** Creates the audit stream when it is missing, with the settings the publishers use (ADR 003). */
 export async function ensureAuditStream(jsm: JetStreamManager, spec: AuditConfig['stream']): Promise<void> {
+  // Replicas starting together race to create it: the loser's second look finds the winner's stream.
+  await createAuditStreamIfMissing(jsm, spec).catch(() => createAuditStreamIfMissing(jsm, spec));
+}
+
+async function createAuditStreamIfMissing(jsm: JetStreamManager, spec: AuditConfig['stream']): Promise<void> {
   await jsm.streams.info(spec.name).catch(async (err: unknown) => {
     if (!notFound(err, JetStreamApiCodes.StreamNotFound)) throw err;
     await jsm.streams.add({

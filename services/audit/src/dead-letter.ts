@@ -30,10 +30,13 @@ export async function ensureDeadLetterStream(
   spec: { stream: string; subject: string },
 ): Promise<void> {
   const jsm = await jetstreamManager(nc);
-  await jsm.streams.info(spec.stream).catch(async (err: unknown) => {
-    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
-    await jsm.streams.add({ name: spec.stream, subjects: [spec.subject], storage: StorageType.File });
-  });
+  const ensure = () =>
+    jsm.streams.info(spec.stream).catch(async (err: unknown) => {
+      if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
+      await jsm.streams.add({ name: spec.stream, subjects: [spec.subject], storage: StorageType.File });
+    });
+  // Replicas starting together race to create it: the loser's second look finds the winner's stream.
+  await ensure().catch(ensure);
 }
 
 /** Stores one dead letter; resolves once the stream has it. */

@@ -78,7 +78,9 @@ async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Pr
 }
 
 async function expectChain(archive: JsAuditArchive, tenant: string, events: AuditEvent[]): Promise<void> {
-  await eventually(async () => (await archive.head(tenant))?.seq === events.length);
+  // The head moves before its record is written (claim, write, ack): wait for the records themselves.
+  await eventually(async () => (await archive.records(tenant, 1, 10_000)).length === events.length);
+  expect((await archive.head(tenant))?.seq).toBe(events.length);
   const records = await archive.records(tenant, 1, 10_000);
   expect(records.map((r) => r.link.seq)).toEqual(events.map((_, i) => i + 1));
   expect(new Set(records.map((r) => r.event.id))).toEqual(new Set(events.map((e) => e.id)));
