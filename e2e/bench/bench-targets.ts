@@ -85,8 +85,8 @@ async function waitForCallable(child: BenchChild, endpoint: string, tool: string
  */
 /** Extra node options for the Meshgate services only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them. */
 const SERVICE_NODE_ARGS = (process.env['BENCH_SERVICE_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg.length > 0);
-/** `BENCH_AUDIT`: `on` (default: trail and archiver), `publish` (trail, no archiver) or `off`. */
-const BENCH_AUDIT = process.env['BENCH_AUDIT'] ?? 'on';
+/** `BENCH_AUDIT`: `off` (default, as the services default), `on` (trail and archiver) or `publish` (trail, no archiver). */
+const BENCH_AUDIT = process.env['BENCH_AUDIT'] ?? 'off';
 if (!['on', 'publish', 'off'].includes(BENCH_AUDIT)) throw new Error('BENCH_AUDIT must be on, publish or off');
 const AUDIT = BENCH_AUDIT === 'off' ? 'off' : 'on';
 

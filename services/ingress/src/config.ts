@@ -42,7 +42,7 @@ const IngressEnv = z.object({
   MESHGATE_SSE_KEEPALIVE_MS: Int(100, 300_000, 15_000),
   MESHGATE_SSE_RETRY_MS: Int(0, 600_000, 1000),
   MESHGATE_ROUTER_PROBE_MS: Int(50, 60_000, 1000),
-  MESHGATE_AUDIT: z.enum(['on', 'off']).default('on'),
+  MESHGATE_AUDIT: z.enum(['on', 'off']).default('off'),
   MESHGATE_AUDIT_MODE: AuditMode.default('fail-open'),
   MESHGATE_AUDIT_SPOOL_DIR: z.string().min(1).default('.meshgate/spool/ingress'),
   MESHGATE_AUDIT_SPOOL_MAX_BYTES: Int(64 * 1024, Number.MAX_SAFE_INTEGER, 256 * MiB),

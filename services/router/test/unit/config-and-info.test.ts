@@ -18,7 +18,7 @@ describe('loadConfig', () => {
       sessionIdleMs: 86_400_000,
       registryBucket: 'mg_registry',
       audit: {
-        enabled: true,
+        enabled: false,
         mode: 'fail-open',
         spoolDir: '.meshgate/spool/router',
         spoolMaxBytes: 256 * 1024 ** 2,
@@ -28,13 +28,13 @@ describe('loadConfig', () => {
 
   it('reads the audit variables and rejects bad ones by name', () => {
     const c = loadConfig({
-      MESHGATE_AUDIT: 'off',
+      MESHGATE_AUDIT: 'on',
       MESHGATE_AUDIT_MODE: 'fail-closed',
       MESHGATE_AUDIT_SPOOL_DIR: '/var/spool/mg',
       MESHGATE_AUDIT_SPOOL_MAX_BYTES: '1048576',
     });
     expect(c.audit).toEqual({
-      enabled: false,
+      enabled: true,
       mode: 'fail-closed',
       spoolDir: '/var/spool/mg',
       spoolMaxBytes: 1_048_576,
