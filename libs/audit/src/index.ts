@@ -6,3 +6,4 @@ export * from './publisher-options';
 export * from './publisher';
 export { claimSpoolDir } from './spool-lock';
 export { openAuditPublisher, type AuditSettings, type OpenedPublisher } from './open-publisher';
+export { auditRequestId, clip, requestTarget, traceIdOf } from './event-fields';

@@ -13,15 +13,14 @@ import { auditArguments, type AuditEventFields, type AuditPublisherStats } from 
 import { childTraceparent, type Bus } from '@meshgate/bus';
 import type { Logger } from '@meshgate/config';
 import { DefaultTenant, SessionId, type JsonRpcRequest } from '@meshgate/contracts';
+import { auditOutcome, errorDetail, requestArguments } from './audit-fields';
 import {
-  auditOutcome,
   auditRequestId,
-  errorDetail,
-  requestArguments,
+  openAuditPublisher,
+  type OpenedPublisher,
   requestTarget,
   traceIdOf,
-} from './audit-fields';
-import { openAuditPublisher, type OpenedPublisher } from '@meshgate/audit';
+} from '@meshgate/audit';
 import type { IngressConfig } from './config';
 import { attachAudit, type AuditedRequest } from './audited-request';
 import { header, targetOf } from './mcp-guard';

@@ -6,7 +6,7 @@
  */
 import type { CallContext as BusCallContext } from '@meshgate/bus';
 import { ErrorCodes, parseIngressStream, type RouterCall, type RouterReply } from '@meshgate/contracts';
-import { traceIdOf } from './audit-fields';
+import { traceIdOf } from '@meshgate/audit';
 import type { CallContext } from './call-context';
 import type { CallOrigin, Outcome } from './upstream/relay-table';
 import { federatedCall } from './federated';

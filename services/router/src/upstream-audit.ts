@@ -9,8 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { Bus } from '@meshgate/bus';
 import type { Logger } from '@meshgate/config';
 import { DefaultTenant } from '@meshgate/contracts';
-import { auditOutcome, auditRequestId, clip, requestTarget } from './audit-fields';
-import { openAuditPublisher } from '@meshgate/audit';
+import { auditOutcome } from './audit-fields';
+import { auditRequestId, clip, openAuditPublisher, requestTarget } from '@meshgate/audit';
 import type { RouterAuditConfig } from './config';
 import type { ConnectionHooks } from './upstream/connection';
 
