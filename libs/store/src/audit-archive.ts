@@ -22,17 +22,41 @@ export type ChainLink = z.infer<typeof ChainLink>;
 export const ArchiveRecord = z.object({ v: z.literal(1), event: AuditEvent, link: ChainLink });
 export type ArchiveRecord = z.infer<typeof ArchiveRecord>;
 
+/** Links one archiver claims at once, at most: a batch of one tenant's events. */
+export const MAX_CLAIM = 256;
+
+/** A link claimed for an event whose record may not be written yet. */
+export const ClaimedLink = ChainLink.extend({ eventId: z.uuid() });
+export type ClaimedLink = z.infer<typeof ClaimedLink>;
+
 /**
- * The head of a tenant's chain: the last claimed link and the event that claimed it. An archiver claims a
- * seq by moving the head first and writes the record second, so a head whose event has no record yet is a
- * claim in progress (or one whose writer died: its redelivered event completes it).
+ * The head of a tenant's chain: the last claimed link (`seq`, `hash`) and the batch of links claimed with
+ * it, in seq order, the last one being the head itself. An archiver claims a batch by moving the head first
+ * and writes the records second, so a head whose claimed events do not all have records yet is a claim in
+ * progress (or one whose writer died: its redelivered events complete it, each finding its own link here).
+ * A head stored by an earlier version (`{seq, hash, prevHash, eventId}`) reads as a claim of one link.
  */
-export const ChainHead = z.object({
-  seq: z.number().int().positive(),
-  hash: Sha256Hex,
-  prevHash: Sha256Hex,
-  eventId: z.uuid(),
-});
+export const ChainHead = z.preprocess(
+  (value) =>
+    value && typeof value === 'object' && !('claimed' in value) && 'eventId' in value
+      ? { ...value, claimed: [value] }
+      : value,
+  z
+    .object({
+      seq: z.number().int().positive(),
+      hash: Sha256Hex,
+      claimed: z.array(ClaimedLink).min(1).max(MAX_CLAIM),
+    })
+    .refine(
+      ({ seq, hash, claimed }) =>
+        claimed.at(-1)?.seq === seq &&
+        claimed.at(-1)?.hash === hash &&
+        claimed.every(
+          (c, i) => i === 0 || (c.seq === claimed[i - 1]!.seq + 1 && c.prevHash === claimed[i - 1]!.hash),
+        ),
+      'the claimed links must be consecutive, chained, and end at the head',
+    ),
+);
 export type ChainHead = z.infer<typeof ChainHead>;
 
 /** A chain head as stored, with the revision a compare-and-set must name. */
@@ -58,6 +82,12 @@ export interface AuditPage {
   cursor: string | null;
 }
 
+/** An event with the link it is archived under. */
+export interface ArchiveEntry {
+  event: AuditEvent;
+  link: ChainLink;
+}
+
 /** The result of an append: the stored record, and whether this call wrote it. */
 export interface AppendResult {
   record: ArchiveRecord;
@@ -66,10 +96,15 @@ export interface AppendResult {
 
 /** The archive of the audit trail. */
 export interface AuditArchive {
-  /** Stores `event` with `link`; idempotent by event id: a known id returns the record already stored. */
-  append(event: AuditEvent, link: ChainLink): Promise<AppendResult>;
+  /**
+   * Stores each event with its link, one result per entry in the same order; idempotent by event id: a
+   * known id returns the record already stored. Entries are independent: a batch is not a transaction.
+   */
+  append(entries: readonly ArchiveEntry[]): Promise<AppendResult[]>;
   /** The record of an event id, or null. */
   getById(eventId: string): Promise<ArchiveRecord | null>;
+  /** The records of those ids that are archived, by id (ids that are not valid or not known are absent). */
+  getMany(eventIds: readonly string[]): Promise<Map<string, ArchiveRecord>>;
   /**
    * Records of `tenant` with `seq >= fromSeq`, at most `limit`, in seq order (records sharing a seq, which
    * only tampering produces, follow each other in storage order).

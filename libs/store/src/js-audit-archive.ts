@@ -17,7 +17,7 @@ import {
   type StoredMsg,
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/nats-core';
-import { TenantId, type AuditEvent } from '@meshgate/contracts';
+import { TenantId } from '@meshgate/contracts';
 import { z } from 'zod';
 import {
   ArchiveRecord,
@@ -26,9 +26,9 @@ import {
   HeadConflict,
   InvalidCursor,
   type AppendResult,
+  type ArchiveEntry,
   type AuditArchive,
   type AuditPage,
-  type ChainLink,
   type StoredChainHead,
 } from './audit-archive';
 import { matchesAuditQuery, type AuditQuery } from './audit-query';
@@ -105,22 +105,11 @@ export class JsAuditArchive implements AuditArchive {
     return new JsAuditArchive(js, jsm, ids, heads, cps, stream, prefix, opts);
   }
 
-  async append(event: AuditEvent, link: ChainLink): Promise<AppendResult> {
-    const record = ArchiveRecord.parse({ v: 1, event, link });
-    const known = await this.getById(event.id);
-    if (known) return { record: known, created: false };
-    const ack = await this.js.publish(
-      `${this.prefix}.${event.tenant}`,
-      encoder.encode(JSON.stringify(record)),
-      {
-        msgID: event.id,
-      },
-    );
-    await this.ids.put(event.id, JSON.stringify({ tenant: event.tenant, streamSeq: ack.seq }));
-    if (!ack.duplicate) return { record, created: true };
-    const stored = await this.readAt(ack.seq);
-    if (!stored) throw new Error(`the archived record of event ${event.id} cannot be read`);
-    return { record: stored, created: false };
+  async append(entries: readonly ArchiveEntry[]): Promise<AppendResult[]> {
+    const records = entries.map(({ event, link }) => ArchiveRecord.parse({ v: 1, event, link }));
+    const known = await this.getMany(records.map((r) => r.event.id));
+    // Every write of the batch is in flight at once: one round trip's wait for the whole batch.
+    return Promise.all(records.map((record) => this.appendOne(record, known.get(record.event.id))));
   }
 
   async getById(eventId: string): Promise<ArchiveRecord | null> {
@@ -131,6 +120,11 @@ export class JsAuditArchive implements AuditArchive {
     if (!parsed.success) return null;
     const record = await this.readAt(parsed.data.streamSeq);
     return record?.event.id === eventId ? record : null;
+  }
+
+  async getMany(eventIds: readonly string[]): Promise<Map<string, ArchiveRecord>> {
+    const found = await Promise.all([...new Set(eventIds)].map((id) => this.getById(id)));
+    return new Map(found.flatMap((r) => (r ? [[r.event.id, r] as const] : [])));
   }
 
   async records(tenant: string, fromSeq: number, limit: number): Promise<ArchiveRecord[]> {
@@ -213,6 +207,23 @@ export class JsAuditArchive implements AuditArchive {
 
   async ping(): Promise<void> {
     await Promise.all([this.jsm.streams.info(this.stream), this.heads.status()]);
+  }
+
+  private async appendOne(record: ArchiveRecord, known: ArchiveRecord | undefined): Promise<AppendResult> {
+    if (known) return { record: known, created: false };
+    const { event } = record;
+    const ack = await this.js.publish(
+      `${this.prefix}.${event.tenant}`,
+      encoder.encode(JSON.stringify(record)),
+      {
+        msgID: event.id,
+      },
+    );
+    await this.ids.put(event.id, JSON.stringify({ tenant: event.tenant, streamSeq: ack.seq }));
+    if (!ack.duplicate) return { record, created: true };
+    const stored = await this.readAt(ack.seq);
+    if (!stored) throw new Error(`the archived record of event ${event.id} cannot be read`);
+    return { record: stored, created: false };
   }
 
   private async readAt(streamSeq: number): Promise<ArchiveRecord | null> {

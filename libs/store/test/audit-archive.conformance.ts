@@ -56,34 +56,74 @@ export function describeAuditArchiveConformance(name: string, factory: () => Pro
 
     it('appends a record, reads it by id, and is idempotent by event id', async () => {
       const e = auditEvent('t1');
-      const first = await archive.append(e, link(1));
+      const [first] = await archive.append([{ event: e, link: link(1) }]);
       expect(first).toEqual({ record: { v: 1, event: e, link: link(1) }, created: true });
-      const again = await archive.append(e, link(2));
-      expect(again).toEqual({ record: first.record, created: false });
-      expect(await archive.getById(e.id)).toEqual(first.record);
+      const [again] = await archive.append([{ event: e, link: link(2) }]);
+      expect(again).toEqual({ record: first!.record, created: false });
+      expect(await archive.getById(e.id)).toEqual(first!.record);
       expect(await archive.getById(randomUUID())).toBeNull();
       expect(await archive.getById('not-a-uuid')).toBeNull();
       expect(await archive.records('t1', 1, 10)).toHaveLength(1);
     });
 
+    it('appends a batch in order, one result per entry, known ids left as they are', async () => {
+      const known = auditEvent('t1');
+      await archive.append([{ event: known, link: link(1) }]);
+      const fresh = [auditEvent('t1'), auditEvent('t1'), auditEvent('t1')];
+      const results = await archive.append([
+        { event: fresh[0]!, link: link(2) },
+        { event: known, link: link(9) },
+        { event: fresh[1]!, link: link(3) },
+        { event: fresh[2]!, link: link(4) },
+      ]);
+      expect(results.map((r) => [r.record.event.id, r.record.link.seq, r.created])).toEqual([
+        [fresh[0]!.id, 2, true],
+        [known.id, 1, false],
+        [fresh[1]!.id, 3, true],
+        [fresh[2]!.id, 4, true],
+      ]);
+      expect((await archive.records('t1', 1, 10)).map((r) => r.link.seq)).toEqual([1, 2, 3, 4]);
+      expect(await archive.append([])).toEqual([]);
+    });
+
+    it('reads many records by id at once, leaving out unknown and invalid ids', async () => {
+      const events = [auditEvent('t1'), auditEvent('t2')];
+      await archive.append(events.map((event, i) => ({ event, link: link(i + 1) })));
+      const found = await archive.getMany([
+        events[0]!.id,
+        randomUUID(),
+        'not-a-uuid',
+        events[1]!.id,
+        events[0]!.id,
+      ]);
+      expect([...found.keys()].sort()).toEqual([events[0]!.id, events[1]!.id].sort());
+      expect(found.get(events[1]!.id)?.link).toEqual(link(2));
+      expect((await archive.getMany([])).size).toBe(0);
+    });
+
     it('lets exactly one of two racing appends of one event write it', async () => {
       const e = auditEvent('t1');
-      const results = await Promise.all([archive.append(e, link(1)), archive.append(e, link(1))]);
+      const entry = { event: e, link: link(1) };
+      const results = (await Promise.all([archive.append([entry]), archive.append([entry])])).flat();
       expect(results.filter((r) => r.created).length).toBeLessThanOrEqual(1);
       expect(await archive.records('t1', 1, 10)).toHaveLength(1);
     });
 
     it('rejects an invalid event or link and stores nothing', async () => {
       const bad = { ...auditEvent('t1'), tenant: 'Bad.Tenant' } as AuditEvent;
-      await expect(archive.append(bad, link(1))).rejects.toThrow();
-      await expect(archive.append(auditEvent('t1'), { ...link(1), hash: 'x' })).rejects.toThrow();
+      await expect(archive.append([{ event: bad, link: link(1) }])).rejects.toThrow();
+      await expect(
+        archive.append([{ event: auditEvent('t1'), link: { ...link(1), hash: 'x' } }]),
+      ).rejects.toThrow();
+      const good = { event: auditEvent('t1'), link: link(1) };
+      await expect(archive.append([good, { event: bad, link: link(2) }])).rejects.toThrow();
       expect(await archive.records('t1', 1, 10)).toEqual([]);
     });
 
     it('pages through the records of one tenant in seq order, apart from other tenants', async () => {
       for (let seq = 1; seq <= 7; seq++) {
-        await archive.append(auditEvent('alpha'), link(seq));
-        if (seq <= 2) await archive.append(auditEvent('beta'), link(seq));
+        await archive.append([{ event: auditEvent('alpha'), link: link(seq) }]);
+        if (seq <= 2) await archive.append([{ event: auditEvent('beta'), link: link(seq) }]);
       }
       const seqs = async (tenant: string, from: number, limit: number) =>
         (await archive.records(tenant, from, limit)).map((r) => r.link.seq);
@@ -99,17 +139,25 @@ export function describeAuditArchiveConformance(name: string, factory: () => Pro
 
     it('moves a chain head only from the revision it names', async () => {
       expect(await archive.head('t1')).toBeNull();
-      const h1 = { seq: 1, hash: hex('a'), prevHash: '0'.repeat(64), eventId: randomUUID() };
+      const c1 = { seq: 1, hash: hex('a'), prevHash: '0'.repeat(64), eventId: randomUUID() };
+      const h1 = { seq: 1, hash: c1.hash, claimed: [c1] };
       const r1 = await archive.setHead('t1', h1, 0);
       expect(await archive.head('t1')).toEqual({ ...h1, revision: r1 });
       await expect(archive.setHead('t1', h1, 0)).rejects.toBeInstanceOf(HeadConflict);
-      const h2 = { seq: 2, hash: hex('b'), prevHash: h1.hash, eventId: randomUUID() };
+      const c2 = { seq: 2, hash: hex('b'), prevHash: c1.hash, eventId: randomUUID() };
+      const c3 = { seq: 3, hash: hex('c'), prevHash: c2.hash, eventId: randomUUID() };
+      const h2 = { seq: 3, hash: c3.hash, claimed: [c2, c3] };
       const racing = await Promise.allSettled([archive.setHead('t1', h2, r1), archive.setHead('t1', h2, r1)]);
       expect(racing.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       const lost = racing.find((r) => r.status === 'rejected');
       expect(lost?.status === 'rejected' && lost.reason instanceof HeadConflict).toBe(true);
-      expect((await archive.head('t1'))?.seq).toBe(2);
+      expect(await archive.head('t1')).toMatchObject(h2);
       expect(await archive.head('t2')).toBeNull();
+      const notEndingAtHead = { seq: 4, hash: hex('d'), claimed: [c3] };
+      await expect(archive.setHead('t1', notEndingAtHead, r1 + 1)).rejects.toThrow();
+      const unchained = { seq: 3, hash: c3.hash, claimed: [c1, c3] };
+      await expect(archive.setHead('t1', unchained, r1 + 1)).rejects.toThrow();
+      expect(await archive.head('t1')).toMatchObject(h2);
     });
 
     it('keeps checkpoints per tenant in seq order', async () => {
@@ -139,7 +187,7 @@ export function describeAuditArchiveConformance(name: string, factory: () => Pro
         mk('q2', { principal: 'ann', kind: 'cache-hit', key: `sha256:${hex('k')}` }),
         mk('q1', { principal: 'ann', traceId: 'b'.repeat(32), time: '2026-11-25T12:00:00Z' }),
       ];
-      for (const [i, e] of events.entries()) await archive.append(e, link(i + 1));
+      await archive.append(events.map((event, i) => ({ event, link: link(i + 1) })));
       const ids = async (q: Parameters<AuditArchive['query']>[0]) =>
         (await archive.query(q, null, 100)).records.map((r) => r.event.id);
       expect(await ids({ principal: 'ann' })).toEqual([events[0]!.id, events[2]!.id, events[3]!.id]);

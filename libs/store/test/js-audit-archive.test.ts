@@ -4,7 +4,7 @@
  * reported, and the stream is created with the duplicate window that makes appends idempotent).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -62,12 +62,26 @@ describe('JsAuditArchive', () => {
     const corrupt: number[] = [];
     const archive = await JsAuditArchive.open(nc, { ...opts, onCorrupt: (seq) => corrupt.push(seq) });
     const link = { seq: 1, prevHash: '0'.repeat(64), hash: 'f'.repeat(64) };
-    await archive.append(auditEvent('t1'), link);
+    await archive.append([{ event: auditEvent('t1'), link }]);
     const js = jetstream(nc);
     const bad = await js.publish(`${opts.subjectPrefix}.t1`, '{ nope');
     const wrong = await js.publish(`${opts.subjectPrefix}.t1`, JSON.stringify({ v: 2 }));
-    await archive.append(auditEvent('t1'), { ...link, seq: 2 });
+    await archive.append([{ event: auditEvent('t1'), link: { ...link, seq: 2 } }]);
     expect((await archive.records('t1', 1, 10)).map((r) => r.link.seq)).toEqual([1, 2]);
     expect(corrupt).toEqual([bad.seq, wrong.seq]);
+  });
+
+  it('reads a chain head stored by the single-claim version as a claim of one link', async () => {
+    const opts = isolated();
+    const archive = await JsAuditArchive.open(nc, opts);
+    const old = { seq: 7, hash: 'a'.repeat(64), prevHash: 'b'.repeat(64), eventId: randomUUID() };
+    const kv = await new Kvm(jetstream(nc)).open(opts.headBucket!);
+    const revision = await kv.put('t1', JSON.stringify(old));
+    expect(await archive.head('t1')).toEqual({
+      seq: 7,
+      hash: old.hash,
+      claimed: [{ seq: 7, hash: old.hash, prevHash: old.prevHash, eventId: old.eventId }],
+      revision,
+    });
   });
 });

@@ -1,8 +1,8 @@
 /**
  * The archiver's durable pull consumer on the audit stream (explicit ack, bounded ack-pending, an ack wait
- * that covers a slow write). Events of one tenant are archived one after another in delivery order, tenants
- * in parallel; a message is acknowledged only after its record is written, a redelivered one without a
- * second link. Invalid events go to the dead letter and are acknowledged, so they never block the consumer.
+ * that covers a slow write). Events of one tenant are archived in delivery order, in batches of whatever
+ * arrived while the previous batch was being written; tenants in parallel. A message is acknowledged only
+ * after its record is written, a redelivered one without a second link. Invalid events go to the dead letter and are acknowledged, so they never block the consumer.
  */
 import {
   AckPolicy,
@@ -17,8 +17,9 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/nats-core';
+import type { AuditEvent } from '@meshgate/contracts';
 import type { AuditArchive, ChainLink } from '@meshgate/store';
-import { archiveEvent } from './archiver';
+import { Archiver, type ArchiveOutcome } from './archiver';
 import type { AuditConfig } from './config';
 import { publishDeadLetter } from './dead-letter';
 import { readEventMessage } from './event-message';
@@ -40,6 +41,13 @@ export interface ArchiverConsumer {
   /** Events in the stream not yet archived: not delivered plus delivered but not acknowledged. */
   lag(): Promise<number>;
   stop(): Promise<void>;
+}
+
+/** A message waiting in its tenant's queue, and how to tell the pull loop it is handled. */
+interface Queued {
+  m: JsMsg;
+  event: AuditEvent;
+  done: () => void;
 }
 
 const RETRY_MS = 1_000;
@@ -88,7 +96,8 @@ export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Prom
 
   let stopped = false;
   let messages: ConsumerMessages | null = null;
-  const tails = new Map<string, Promise<void>>();
+  const archiver = new Archiver(archive);
+  const queues = new Map<string, Queued[]>();
   const inflight = new Set<Promise<void>>();
 
   const deadLetter = async (m: JsMsg, reason: string) => {
@@ -103,20 +112,38 @@ export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Prom
     }
   };
 
-  const archiveOne = async (m: JsMsg, event: Parameters<typeof archiveEvent>[1]) => {
-    try {
-      const outcome = await archiveEvent(archive, event);
-      if (outcome.status === 'archived') {
-        m.ack();
-        opts.onArchived(event.tenant, outcome.link);
-      } else if (outcome.status === 'duplicate') {
-        m.ack();
-        opts.onDuplicate();
-      } else if (outcome.status === 'conflict') await deadLetter(m, outcome.reason);
-      else m.nak(WAITING_MS);
-    } catch (err) {
-      opts.onError(err);
-      m.nak(RETRY_MS);
+  const settle = async ({ m, event }: Queued, outcome: ArchiveOutcome) => {
+    if (outcome.status === 'archived') {
+      m.ack();
+      opts.onArchived(event.tenant, outcome.link);
+    } else if (outcome.status === 'duplicate') {
+      m.ack();
+      opts.onDuplicate();
+    } else if (outcome.status === 'conflict') await deadLetter(m, outcome.reason);
+    else m.nak(WAITING_MS);
+  };
+
+  // One worker per tenant with queued events: it archives everything queued so far as one batch (up to
+  // the claim limit), so a busy tenant costs one head move per batch, not one per event.
+  const work = async (tenant: string) => {
+    for (;;) {
+      const queue = queues.get(tenant);
+      if (!queue || queue.length === 0) {
+        queues.delete(tenant);
+        return;
+      }
+      const batch = queue.splice(0, Archiver.maxBatch);
+      try {
+        const outcomes = await archiver.archiveBatch(
+          tenant,
+          batch.map((q) => q.event),
+        );
+        await Promise.all(batch.map((q, i) => settle(q, outcomes[i]!)));
+      } catch (err) {
+        opts.onError(err);
+        for (const q of batch) q.m.nak(RETRY_MS);
+      }
+      for (const q of batch) q.done();
     }
   };
 
@@ -124,12 +151,14 @@ export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Prom
     const read = readEventMessage(m.subject, m.data);
     if (!read.ok) return deadLetter(m, read.reason);
     const tenant = read.event.tenant;
-    const next = (tails.get(tenant) ?? Promise.resolve()).then(() => archiveOne(m, read.event));
-    tails.set(tenant, next);
-    void next.finally(() => {
-      if (tails.get(tenant) === next) tails.delete(tenant);
+    return new Promise<void>((done) => {
+      const queue = queues.get(tenant);
+      if (queue) queue.push({ m, event: read.event, done });
+      else {
+        queues.set(tenant, [{ m, event: read.event, done }]);
+        void work(tenant);
+      }
     });
-    return next;
   };
 
   const loop = (async () => {

@@ -6,7 +6,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import type { ArchiveRecord, AuditArchive, Checkpoint } from '@meshgate/store';
+import type { ArchiveRecord, AuditArchive, ChainHead, Checkpoint } from '@meshgate/store';
 import { GENESIS_HASH, linkHolds } from './chain';
 import { verifyCheckpoint } from './checkpoint';
 
@@ -30,6 +30,7 @@ export const VerifyReport = z.object({
 export type VerifyReport = z.infer<typeof VerifyReport>;
 
 const PAGE = 1_000;
+const CLAIM_WAIT_MS = 2_000;
 
 /** Verifies the chain of `tenant` up to the head read when the walk starts. */
 export async function verifyTenant(
@@ -38,6 +39,7 @@ export async function verifyTenant(
   publicKey: KeyObject,
 ): Promise<VerifyReport> {
   const head = await archive.head(tenant);
+  if (head) await awaitClaim(archive, head);
   const cps = await archive.checkpoints(tenant);
   const findings: Finding[] = [];
   const proven = new Map<number, Checkpoint>();
@@ -80,7 +82,7 @@ export async function verifyTenant(
   if (head) {
     for (let s = expectSeq; s <= head.seq; s++) findings.push({ seq: s, eventId: null, problem: 'removed' });
     if (expectSeq === head.seq + 1 && lastHash !== head.hash && !findings.some((f) => f.seq === head.seq))
-      findings.push({ seq: head.seq, eventId: head.eventId, problem: 'changed' });
+      findings.push({ seq: head.seq, eventId: head.claimed.at(-1)!.eventId, problem: 'changed' });
   }
   findings.sort((a, b) => a.seq - b.seq);
   return {
@@ -91,6 +93,17 @@ export async function verifyTenant(
     checkpoints: cps.length,
     findings,
   };
+}
+
+/**
+ * Waits (a bounded while) until the records of the head's last claim are written: an archiver writes a
+ * batch right after claiming it, so records missing for longer are reported as removed.
+ */
+async function awaitClaim(archive: AuditArchive, head: ChainHead): Promise<void> {
+  const ids = head.claimed.map((c) => c.eventId);
+  const deadline = Date.now() + CLAIM_WAIT_MS;
+  while ((await archive.getMany(ids)).size < ids.length && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 25));
 }
 
 function groupBySeq(records: ArchiveRecord[]): Array<[number, ArchiveRecord[]]> {

@@ -142,19 +142,23 @@ describe('audit service', () => {
     await expectChain(archive, 'globex', b);
   });
 
-  it('completes the claim of a replica that died between moving the head and writing', async () => {
+  it('completes the batch claim of a replica that died between moving the head and writing', async () => {
     const iso = isolate();
     isolated.push(iso);
     const archive = await JsAuditArchive.open(nc, iso.archive);
-    const orphan = responseSent('acme', 0);
-    const link = nextLink(null, orphan);
-    await archive.setHead('acme', { ...link, eventId: orphan.id }, 0);
+    const orphans = [responseSent('acme', 0), responseSent('acme', 1), responseSent('acme', 2)];
+    const links = [nextLink(null, orphans[0]!)];
+    for (const o of orphans.slice(1)) links.push(nextLink(links.at(-1)!, o));
+    const claimed = links.map((l, i) => ({ ...l, eventId: orphans[i]!.id }));
+    await archive.setHead('acme', { seq: 3, hash: links[2]!.hash, claimed }, 0);
     await startService(iso);
-    const later = [responseSent('acme', 1), responseSent('acme', 2)];
+    const later = [responseSent('acme', 3), responseSent('acme', 4)];
     await publish(iso, later);
-    await publish(iso, [orphan]);
-    await expectChain(archive, 'acme', [orphan, ...later]);
-    expect((await archive.getById(orphan.id))?.link).toEqual(link);
+    // The dead replica's messages come back one by one, out of order.
+    await publish(iso, [orphans[1]!]);
+    await publish(iso, [orphans[2]!, orphans[0]!]);
+    await expectChain(archive, 'acme', [...orphans, ...later]);
+    for (const [i, o] of orphans.entries()) expect((await archive.getById(o.id))?.link).toEqual(links[i]);
   });
 
   it('sends invalid events to the dead letter and goes on archiving', async () => {

@@ -1,0 +1,154 @@
+/**
+ * The batch archiver against the embedded archive on a real NATS: a batch moves the head once, repeated ids
+ * (within a batch or already archived) are duplicates or conflicts, racing archivers keep every chain
+ * gapless, a claim whose records were never written is completed by the retry, and events behind another
+ * writer's unfinished claim wait instead of forking the chain.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { JsAuditArchive, type AuditArchive } from '@meshgate/store';
+import { Archiver } from '../src/archiver';
+import { nextLink } from '../src/chain';
+import { signingKeyFrom } from '../src/checkpoint';
+import { verifyTenant } from '../src/verify';
+import { responseSent } from './events';
+import { cleanup, isolate, type Isolated } from './nats-fixture';
+
+let nc: NatsConnection;
+const isolated: Isolated[] = [];
+const key = signingKeyFrom(generateKeyPairSync('ed25519').privateKey);
+
+beforeAll(async () => {
+  nc = await connect({ servers: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222' });
+});
+afterAll(async () => {
+  for (const iso of isolated) await cleanup(nc, iso);
+  await nc.drain();
+});
+
+/** The archive with its head moves counted, and appends that can be made to fail. */
+function instrumented(archive: AuditArchive) {
+  const counts = { setHead: 0, append: 0 };
+  let failAppends = 0;
+  const wrapped: AuditArchive = Object.create(archive) as AuditArchive;
+  wrapped.setHead = (...args) => {
+    counts.setHead++;
+    return archive.setHead(...args);
+  };
+  wrapped.append = (entries) => {
+    counts.append++;
+    if (failAppends > 0) {
+      failAppends--;
+      return Promise.reject(new Error('the archive is unreachable'));
+    }
+    return archive.append(entries);
+  };
+  return { archive: wrapped, counts, failNextAppends: (n: number) => (failAppends = n) };
+}
+
+describe('Archiver', () => {
+  let archive: JsAuditArchive;
+
+  beforeEach(async () => {
+    const iso = isolate();
+    isolated.push(iso);
+    archive = await JsAuditArchive.open(nc, iso.archive);
+  });
+
+  const seqsOf = async (tenant: string) => (await archive.records(tenant, 1, 10_000)).map((r) => r.link.seq);
+
+  it('archives a batch in order with one head move, and the next batch after it', async () => {
+    const { archive: counted, counts } = instrumented(archive);
+    const archiver = new Archiver(counted);
+    const first = Array.from({ length: 50 }, (_, n) => responseSent('acme', n));
+    const outcomes = await archiver.archiveBatch('acme', first);
+    expect(outcomes.map((o) => (o.status === 'archived' ? o.link.seq : o.status))).toEqual(
+      first.map((_, i) => i + 1),
+    );
+    const second = Array.from({ length: 30 }, (_, n) => responseSent('acme', 50 + n));
+    await archiver.archiveBatch('acme', second);
+    expect(counts.setHead).toBe(2);
+    expect((await archive.records('acme', 1, 100)).map((r) => r.event.id)).toEqual(
+      [...first, ...second].map((e) => e.id),
+    );
+    expect(await verifyTenant(archive, 'acme', key.publicKey)).toMatchObject({ ok: true, checked: 80 });
+  });
+
+  it('answers repeated ids as duplicates, or as conflicts when the content differs', async () => {
+    const archiver = new Archiver(archive);
+    const kept = responseSent('acme', 1);
+    await archiver.archiveBatch('acme', [kept]);
+    const fresh = responseSent('acme', 2);
+    const forged = { ...kept, latencyMs: 999 };
+    const outcomes = await archiver.archiveBatch('acme', [
+      fresh,
+      kept,
+      forged,
+      fresh,
+      { ...fresh, sizeBytes: 1 },
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'archived',
+      'duplicate',
+      'conflict',
+      'duplicate',
+      'conflict',
+    ]);
+    expect(await seqsOf('acme')).toEqual([1, 2]);
+  });
+
+  it('keeps every chain gapless when archivers race with overlapping batches', async () => {
+    const events = Array.from({ length: 120 }, (_, n) => responseSent('race', n));
+    const archivers = [new Archiver(archive), new Archiver(archive), new Archiver(archive)];
+    const runs = await Promise.all(
+      archivers.map((a, k) => {
+        const mine = events.filter((_, i) => i % 3 !== k);
+        return Promise.all([
+          a.archiveBatch('race', mine.slice(0, 40)),
+          a.archiveBatch('race', mine.slice(40)),
+        ]);
+      }),
+    );
+    const outcomes = runs.flat(2);
+    expect(outcomes.filter((o) => o.status === 'waiting' || o.status === 'conflict')).toEqual([]);
+    expect(outcomes.filter((o) => o.status === 'archived')).toHaveLength(120);
+    expect(await seqsOf('race')).toEqual(events.map((_, i) => i + 1));
+    expect(await verifyTenant(archive, 'race', key.publicKey)).toMatchObject({ ok: true, checked: 120 });
+  });
+
+  it('completes its own claim when the write after it failed', async () => {
+    const { archive: flaky, failNextAppends } = instrumented(archive);
+    const archiver = new Archiver(flaky);
+    const batch = Array.from({ length: 5 }, (_, n) => responseSent('acme', n));
+    failNextAppends(1);
+    await expect(archiver.archiveBatch('acme', batch)).rejects.toThrow('unreachable');
+    expect((await archive.head('acme'))?.seq).toBe(5);
+    expect(await seqsOf('acme')).toEqual([]);
+    // The redelivery brings the same events, in another order, to another replica.
+    const outcomes = await new Archiver(archive).archiveBatch('acme', [...batch].reverse());
+    expect(outcomes.map((o) => (o.status === 'archived' ? o.link.seq : o.status))).toEqual([5, 4, 3, 2, 1]);
+    expect(await verifyTenant(archive, 'acme', key.publicKey)).toMatchObject({ ok: true, checked: 5 });
+  });
+
+  it('waits behind another writer’s unfinished claim instead of forking the chain', async () => {
+    const claimedEvent = responseSent('acme', 0);
+    const link = nextLink(null, claimedEvent);
+    await archive.setHead('acme', { ...link, claimed: [{ ...link, eventId: claimedEvent.id }] }, 0);
+    const archiver = new Archiver(archive, { maxAttempts: 3, waitMs: 1 });
+    const later = responseSent('acme', 1);
+    expect(await archiver.archiveBatch('acme', [later])).toEqual([{ status: 'waiting' }]);
+    expect(await seqsOf('acme')).toEqual([]);
+    const outcomes = await archiver.archiveBatch('acme', [claimedEvent, later]);
+    expect(outcomes.map((o) => o.status)).toEqual(['archived', 'archived']);
+    expect(await seqsOf('acme')).toEqual([1, 2]);
+  });
+
+  it('refuses a batch larger than a claim or of another tenant', async () => {
+    const archiver = new Archiver(archive);
+    const many = Array.from({ length: Archiver.maxBatch + 1 }, (_, n) => responseSent('acme', n));
+    await expect(archiver.archiveBatch('acme', many)).rejects.toThrow(RangeError);
+    await expect(archiver.archiveBatch('acme', [responseSent('globex')])).rejects.toThrow(RangeError);
+  });
+});
