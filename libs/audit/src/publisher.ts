@@ -1,6 +1,8 @@
 /**
- * The audit publisher every service uses (ADR 003). `publish` validates and returns at once: the event is
- * published to `mg.audit.<tenant>.<kind>` with `Nats-Msg-Id = event.id`, at most `maxInFlight` awaiting
+ * The audit publisher every service uses (ADR 003). `publish` validates and returns at once; the event is
+ * serialised and sent on the next turn of the event loop (`setImmediate`: after the I/O the caller started,
+ * such as the answer to the agent, so the trail costs a call no latency), to `mg.audit.<tenant>.<kind>` with
+ * `Nats-Msg-Id = event.id`, at most `maxInFlight` awaiting
  * acknowledgement and up to `maxQueued` more held in memory. A failed or timed-out publish sends the event
  * to the on-disk spool, and from then on every event goes behind it until the drainer has emptied the spool,
  * so the trail stays in order. A full spool loses events counted and logged (`fail-open`) or closes
@@ -78,6 +80,8 @@ async function start(
   let stopped = false;
   let stopping: Promise<void> | undefined;
   let idle: (() => void) | undefined;
+  /** Events accepted by `publish` and not yet routed (sent, queued or spooled): the next turn does it. */
+  let accepted: AuditEvent[] = [];
 
   const drainer = startDrainer({
     spool,
@@ -140,8 +144,26 @@ async function start(
     if (inFlight.size === 0 && queue.length === 0) idle?.();
   }
 
+  function route(event: AuditEvent): void {
+    const item: Item = { line: JSON.stringify(event), event };
+    if (spooling && inFlight.size === 0 && queue.length === 0) toSpool(item);
+    else if (!spooling && queue.length === 0 && inFlight.unsettled < o.maxInFlight) direct(item);
+    else if (queue.length < o.maxQueued) queue.push(item);
+    else {
+      startSpooling('publishes in flight and queued at their bounds');
+      toSpool(item);
+    }
+  }
+
+  function routeAccepted(): void {
+    const batch = accepted;
+    accepted = [];
+    batch.forEach(route);
+  }
+
   async function shutdown(): Promise<void> {
     stopped = true;
+    routeAccepted();
     if (inFlight.size > 0 || queue.length > 0) {
       const settled = new Promise<void>((resolve) => (idle = resolve));
       await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, o.stopTimeoutMs).unref())]);
@@ -157,21 +179,14 @@ async function start(
     publish(event) {
       if (stopped) throw new Error('audit publisher is stopped');
       const valid = validAuditEvent(event);
-      const item: Item = { line: JSON.stringify(valid), event: valid };
       counts.published++;
-      if (spooling && inFlight.size === 0 && queue.length === 0) toSpool(item);
-      else if (!spooling && queue.length === 0 && inFlight.unsettled < o.maxInFlight) direct(item);
-      else if (queue.length < o.maxQueued) queue.push(item);
-      else {
-        startSpooling('publishes in flight and queued at their bounds');
-        toSpool(item);
-      }
+      if (accepted.push(valid) === 1) setImmediate(routeAccepted);
     },
     admission: () => o.mode === 'fail-open' || spool.bytes + reserve < o.spoolMaxBytes,
     stats: () => ({
       ...counts,
       spoolBytes: spool.bytes,
-      pending: inFlight.pending + queue.length + spool.events,
+      pending: accepted.length + inFlight.pending + queue.length + spool.events,
     }),
     stop: () => (stopping ??= shutdown()),
   };

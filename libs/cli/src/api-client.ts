@@ -6,11 +6,16 @@
 import { createParser } from 'eventsource-parser';
 import { z } from 'zod';
 import {
+  ApiKeyList,
   AuditEvent,
+  IssuedApiKey,
   RegistryListReply,
+  RevokedApiKey,
   ServerRecord,
   type AuditKind,
   type AuditOutcome,
+  type CreateApiKeyInput,
+  type RotateApiKeyRequest,
   type ServerDefinitionInput,
   type ServerName,
 } from '@meshgate/contracts';
@@ -42,8 +47,8 @@ export interface ApiClientOptions {
   baseUrl: string;
   /** Budget of one request; 10 s by default. */
   timeoutMs?: number;
-  /** Sent as `Authorization: Bearer <token>` (the audit API's interim auditor token). */
-  token?: string;
+  /** Sent as `Authorization: Bearer <API key>`. */
+  apiKey?: string;
 }
 
 const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
@@ -117,6 +122,23 @@ export class ApiClient {
     },
   };
 
+  /** The API keys admin API (ingress): issue, list, rotate, revoke. Issued keys' text is in the answer once. */
+  readonly keys = {
+    create: (request: CreateApiKeyInput): Promise<IssuedApiKey> =>
+      this.call('POST', '/admin/v1/keys', IssuedApiKey, request),
+    /** The keys of `tenant`, or of the caller's own tenant. */
+    list: (tenant?: string): Promise<ApiKeyList> =>
+      this.call(
+        'GET',
+        `/admin/v1/keys${tenant === undefined ? '' : `?${queryString({ tenant })}`}`,
+        ApiKeyList,
+      ),
+    rotate: (keyId: string, options: RotateApiKeyRequest = {}): Promise<IssuedApiKey> =>
+      this.call('POST', `/admin/v1/keys/${encodeURIComponent(keyId)}/rotate`, IssuedApiKey, options),
+    revoke: (keyId: string): Promise<RevokedApiKey> =>
+      this.call('DELETE', `/admin/v1/keys/${encodeURIComponent(keyId)}`, RevokedApiKey),
+  };
+
   /** The audit API: query, verify, and the live tail. */
   readonly audit = {
     /** One page of matching records; pass the previous page's `nextCursor` to continue. */
@@ -180,7 +202,7 @@ export class ApiClient {
     return parseAnswer(res.status, `${method} ${path}`, text, schema);
   }
 
-  /** Fetches with the token; `timeoutMs` null: no time limit (streams). Network failures become ApiUnreachable. */
+  /** Fetches with the API key; `timeoutMs` null: no time limit (streams). Network failures become ApiUnreachable. */
   private async send(
     method: Method,
     path: string,
@@ -191,7 +213,7 @@ export class ApiClient {
   ): Promise<Response> {
     const headers: Record<string, string> = { accept };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    if (this.opts.token !== undefined) headers['authorization'] = `Bearer ${this.opts.token}`;
+    if (this.opts.apiKey !== undefined) headers['authorization'] = `Bearer ${this.opts.apiKey}`;
     const signals = [
       ...(signal ? [signal] : []),
       ...(timeoutMs === null ? [] : [AbortSignal.timeout(timeoutMs)]),

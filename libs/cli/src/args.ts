@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { ServerDefinition, ServerName, type ServerDefinitionInput } from '@meshgate/contracts';
 import { parseAuditCommand, type AuditCommand } from './commands/audit';
+import { parseKeysCommand, type KeysCommand } from './commands/keys';
 
 /** The user typed something the CLI does not accept (exit code 2). */
 export class UsageError extends Error {
@@ -30,7 +31,8 @@ export type Command =
   | { kind: 'servers-get'; registryUrl: string; name: ServerName }
   | { kind: 'servers-add'; registryUrl: string; definition: ServerDefinitionInput }
   | { kind: 'servers-remove'; registryUrl: string; name: ServerName }
-  | AuditCommand;
+  | AuditCommand
+  | KeysCommand;
 
 /** Parses `argv` (without the node and script paths). Throws UsageError on any mistake. */
 export function parseCommand(
@@ -47,6 +49,7 @@ export function parseCommand(
   }
   if (verb === 'servers') return parseServers(rest, env);
   if (verb === 'audit') return parseAuditCommand(rest, env);
+  if (verb === 'keys') return parseKeysCommand(rest, env);
   throw new UsageError(`unknown command "${verb}"`);
 }
 

@@ -6,6 +6,7 @@ import { ConfigError } from '@meshgate/config';
 import { ApiError, ApiUnreachable } from './api-client';
 import { parseCommand, UsageError, type Command } from './args';
 import { runAudit } from './commands/audit';
+import { runKeys } from './commands/keys';
 import { runServers } from './commands/servers';
 import { runStart } from './commands/start';
 import type { Io } from './io';
@@ -40,20 +41,27 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
       case 'audit-tail':
       case 'audit-verify':
         return await runAudit(command, ctx.io, ctx.signal);
+      case 'keys-create':
+      case 'keys-list':
+      case 'keys-rotate':
+      case 'keys-revoke':
+        return await runKeys(command, ctx.io);
       default:
         return await runServers(command, ctx.io);
     }
   } catch (err) {
-    ctx.io.err(`meshgate: ${failureText(err, command.kind.startsWith('audit-'))}`);
+    ctx.io.err(`meshgate: ${failureText(err, command.kind)}`);
     return 1;
   }
 }
 
-function failureText(err: unknown, audit: boolean): string {
+function failureText(err: unknown, kind: Command['kind']): string {
   if (err instanceof ApiUnreachable) {
-    return audit
-      ? `${err.message}\nIs the audit service running? Point --audit-url or MESHGATE_AUDIT_URL at it.`
-      : `${err.message}\nIs the gateway running ("meshgate start")? Point --registry-url or MESHGATE_REGISTRY_URL at the registry.`;
+    if (kind.startsWith('audit-'))
+      return `${err.message}\nIs the audit service running? Point --audit-url or MESHGATE_AUDIT_URL at it.`;
+    if (kind.startsWith('keys-'))
+      return `${err.message}\nIs the gateway running ("meshgate start")? Point --ingress-url or MESHGATE_INGRESS_URL at ingress.`;
+    return `${err.message}\nIs the gateway running ("meshgate start")? Point --registry-url or MESHGATE_REGISTRY_URL at the registry.`;
   }
   if (err instanceof ApiError || err instanceof ConfigError) return err.message;
   return err instanceof Error

@@ -1,13 +1,15 @@
 /** The help text of `meshgate`: every command, option and variable it reads, with examples. */
 import { DefaultRegistryUrl } from './args';
 import { DefaultAuditUrl } from './commands/audit';
+import { DefaultIngressUrl } from './commands/keys';
 
 /** Printed by `meshgate help`, and after a usage error. */
 export const Usage = `meshgate: run and administer the Meshgate MCP gateway
 
 Usage:
   meshgate start [--json-logs]
-      Start NATS (when none answers), then registry, router and ingress; Ctrl-C stops them all.
+      Start NATS (when none answers), then registry, audit, router and ingress; Ctrl-C stops them all.
+      On the first run it creates an admin API key and prints it once (or uses MESHGATE_API_KEY).
       --json-logs   show the services' logs as raw JSON lines instead of "time level message"
   meshgate servers list [--json]
   meshgate servers get <name>
@@ -16,6 +18,16 @@ Usage:
   meshgate servers remove <name>
       Manage the upstream MCP servers in the registry. An argument that starts with "-" is
       written with "=": --arg=-y. --type http (default) is Streamable HTTP, sse is legacy HTTP+SSE.
+  meshgate keys create --tenant <t> --principal <id> --role <role>... [--kind user|agent|service]
+                      [--group <g>]... [--expires-in-days <n>] [--description <text>] [--json]
+  meshgate keys list [--tenant <t>] [--json]
+  meshgate keys rotate <key id> [--grace-seconds <n>] [--expires-in-days <n>] [--json]
+  meshgate keys revoke <key id> [--json]
+      Manage API keys. Roles: platform-admin (every tenant), admin (its tenant), auditor (reads its
+      tenant's audit trail), agent (uses MCP tools). A key's text is printed once, when it is issued;
+      only its digest is stored. --kind defaults to user; without --expires-in-days a key does not
+      expire. rotate issues a new key with the same roles and revokes the old one (after the grace
+      period; a rotated key keeps its lifetime unless --expires-in-days is given).
   meshgate audit query --tenant <t> [filters] [--limit <n>] [--json]
   meshgate audit tail --tenant <t> [filters] [--json]
   meshgate audit verify --tenant <t> [--json]
@@ -28,9 +40,13 @@ Usage:
 Options of "servers":
   --registry-url <url>   registry REST API (env MESHGATE_REGISTRY_URL, default ${DefaultRegistryUrl})
 
+Options of "keys":
+  --ingress-url <url>    ingress, which serves the keys admin API (env MESHGATE_INGRESS_URL, default ${DefaultIngressUrl})
+  --api-key <key>        an admin or platform-admin API key (env MESHGATE_API_KEY)
+
 Options of "audit":
   --audit-url <url>      audit API (env MESHGATE_AUDIT_URL, default ${DefaultAuditUrl})
-  --token <token>        auditor token of the tenant, when the API requires one (env MESHGATE_AUDIT_TOKEN)
+  --api-key <key>        an API key that may read the tenant's audit trail (env MESHGATE_API_KEY)
 
 Environment read by "start":
   NATS_URL          NATS to use or start (default nats://127.0.0.1:4222)
@@ -39,11 +55,15 @@ Environment read by "start":
   MESHGATE_CONFIG   servers file in the "mcpServers" format (default ./meshgate.yaml); when it does
                     not exist the registry starts with the demo upstream (server-everything)
   LOG_LEVEL         services' log level (default info)
+  MESHGATE_API_KEY  the admin key (mgk_<16 hex>_<43 base64url>, e.g. printed by an earlier run):
+                    recorded as platform-admin of tenant "default" instead of creating a new one
 
 Examples:
   meshgate servers add fs --command npx --arg=-y --arg @modelcontextprotocol/server-filesystem --arg /tmp
   meshgate servers add docs --url https://example.com/mcp
   meshgate servers remove fs
+  meshgate keys create --tenant acme --principal ci-bot --kind agent --role agent --expires-in-days 90
+  meshgate keys create --tenant acme --principal secops --role auditor
   meshgate audit query --tenant default --kind response-sent --from 2026-11-24T00:00:00Z
 
 Exit codes: 0 success, 1 failure, 2 usage error.

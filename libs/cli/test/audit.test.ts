@@ -1,6 +1,6 @@
 /**
  * `meshgate audit query|tail|verify` against a local stand-in of the audit API: argument parsing and its
- * usage errors, pagination up to --limit, filters and the token on the wire, the table and --json output,
+ * usage errors, pagination up to --limit, filters and the API key on the wire, the table and --json output,
  * verification exit codes, the tail printing events until its signal aborts, and API refusals.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -40,13 +40,13 @@ describe('meshgate audit parsing', () => {
       parseCommand(
         ['audit', 'tail', '--tenant', 'acme', '--trace-id', 'a'.repeat(32), '--audit-url', 'http://h:1/'],
         {
-          MESHGATE_AUDIT_TOKEN: 'tok',
+          MESHGATE_API_KEY: 'tok',
         },
       ),
     ).toMatchObject({
       kind: 'audit-tail',
       auditUrl: 'http://h:1',
-      token: 'tok',
+      apiKey: 'tok',
       filters: { traceId: 'a'.repeat(32) },
     });
     const usage = (argv: string[], message: string) =>
@@ -107,22 +107,24 @@ describe('meshgate audit query', () => {
     );
   });
 
-  it('sends the token and explains refusals and an unreachable API with exit code 1', async () => {
+  it('sends the API key and explains refusals and an unreachable API with exit code 1', async () => {
     await audit.close();
     audit = await startFakeAudit('secret-token-of-acme');
-    const ok = await meshgate(['audit', 'query', '--tenant', 'acme', '--token', 'secret-token-of-acme']);
+    const ok = await meshgate(['audit', 'query', '--tenant', 'acme', '--api-key', 'secret-token-of-acme']);
     expect(ok.code).toBe(0);
     expect(audit.requests.at(-1)?.authorization).toBe('Bearer secret-token-of-acme');
     expect(await meshgate(['audit', 'query', '--tenant', 'acme'])).toMatchObject({
       code: 1,
-      err: 'meshgate: GET /v1/audit/events?tenant=acme&limit=100: 401 the bearer token is not valid\n',
+      err: 'meshgate: GET /v1/audit/events?tenant=acme&limit=100: 401 the API key is not valid\n',
     });
     const forbidden = await meshgate(['audit', 'verify', '--tenant', 'globex'], {
-      MESHGATE_AUDIT_TOKEN: 'secret-token-of-acme',
+      MESHGATE_API_KEY: 'secret-token-of-acme',
     });
     expect(forbidden).toMatchObject({
       code: 1,
-      err: expect.stringContaining('403 this token may not read tenant "globex"'),
+      err: expect.stringContaining(
+        '403 principal "acme/sec" may not read the audit trail of tenant "globex"',
+      ),
     });
     const down = await meshgate(['audit', 'verify', '--tenant', 'acme', '--audit-url', 'http://127.0.0.1:1']);
     expect(down.code).toBe(1);

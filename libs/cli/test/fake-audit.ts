@@ -1,7 +1,7 @@
 /**
  * A stand-in for the audit API on 127.0.0.1:0 (node:http, in memory), answering as the real one does:
  * pages of records with an opaque cursor, the verification report (200, or 409 problem details), the tail
- * as SSE, bearer-token checks with 401/403 problem details. It records every request.
+ * as SSE, bearer API key checks with 401/403 problem details. It records every request.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
@@ -42,7 +42,7 @@ export function record(tenant: string, seq: number, extra: Partial<AuditRecord['
   };
 }
 
-/** Starts the fake; with `token` set, requests must carry it as a bearer token for tenant "acme". */
+/** Starts the fake; with `token` set, requests must carry it as a bearer API key of an auditor of "acme". */
 export async function startFakeAudit(token?: string): Promise<FakeAudit> {
   const records: AuditRecord[] = [];
   const requests: FakeAudit['requests'] = [];
@@ -67,9 +67,9 @@ export async function startFakeAudit(token?: string): Promise<FakeAudit> {
     requests.push({ url: `${url.pathname}${url.search}`, authorization: req.headers.authorization });
     const tenant = url.searchParams.get('tenant');
     if (token !== undefined && req.headers.authorization !== `Bearer ${token}`)
-      return problem(res, 401, 'the bearer token is not valid');
+      return problem(res, 401, 'the API key is not valid');
     if (token !== undefined && tenant !== 'acme')
-      return problem(res, 403, `this token may not read tenant "${tenant}"`);
+      return problem(res, 403, `principal "acme/sec" may not read the audit trail of tenant "${tenant}"`);
     if (url.pathname === '/v1/audit/events') {
       const matching = records.filter(
         (r) => r.event.tenant === tenant && (url.searchParams.get('kind') ?? r.event.kind) === r.event.kind,

@@ -97,6 +97,16 @@ describe('start configuration', () => {
     );
   });
 
+  it('takes MESHGATE_API_KEY only when it is a Meshgate API key, and never echoes it', () => {
+    const key = `mgk_0123456789abcdef_${'A'.repeat(43)}`;
+    expect(startConfig({ MESHGATE_API_KEY: key }, '/').apiKey).toBe(key);
+    expect(startConfig({ MESHGATE_API_KEY: '' }, '/').apiKey).toBeUndefined();
+    expect(() => startConfig({ MESHGATE_API_KEY: 'hunter2-hunter2' }, '/')).toThrow(
+      /MESHGATE_API_KEY: is not a Meshgate API key/,
+    );
+    expect(() => startConfig({ MESHGATE_API_KEY: 'hunter2-hunter2' }, '/')).not.toThrow(/hunter2/);
+  });
+
   it('names every bad variable', () => {
     expect(() => startConfig({ PORT: 'http', REGISTRY_PORT: '70000' }, '/')).toThrow(ConfigError);
     expect(() => startConfig({ PORT: 'http', REGISTRY_PORT: '70000' }, '/')).toThrow(
@@ -131,6 +141,7 @@ describe('readyBanner', () => {
         { name: 'everything', transport: 'stdio', enabled: true },
         { name: 'old', transport: 'sse', enabled: false },
       ],
+      adminKey: { kind: 'existing' },
     });
     expect(text).toContain('MCP endpoint (all servers, federated):  http://127.0.0.1:8080/mcp');
     expect(text).toContain('http://127.0.0.1:8080/servers/<name>/mcp');
@@ -146,8 +157,28 @@ describe('readyBanner', () => {
   });
 
   it('says when there are no servers, or when they could not be listed', () => {
-    const base = { ingressUrl: 'http://h:1', registryUrl: 'http://h:2' };
+    const base = {
+      ingressUrl: 'http://h:1',
+      registryUrl: 'http://h:2',
+      adminKey: { kind: 'existing' } as const,
+    };
     expect(readyBanner({ ...base, servers: [] })).toContain('none yet. Add one with: meshgate servers add');
     expect(readyBanner({ ...base, servers: null })).toContain('could not be listed');
+  });
+
+  it('shows a created admin key once, clearly, and never a key it did not create', () => {
+    const base = { ingressUrl: 'http://h:1', registryUrl: 'http://h:2', servers: [] };
+    const key = `mgk_0123456789abcdef_${'A'.repeat(43)}`;
+    const created = readyBanner({ ...base, adminKey: { kind: 'created', apiKey: key } }).split('\n');
+    expect(created.filter((line) => line.includes(key))).toEqual([`admin API key (shown once): ${key}`]);
+    expect(created.indexOf(`admin API key (shown once): ${key}`)).toBeGreaterThan(
+      created.findIndex((line) => line.includes('mcpServers')),
+    );
+    const fromEnv = readyBanner({ ...base, adminKey: { kind: 'from-env' } });
+    expect(fromEnv).toContain('admin API key: the one in MESHGATE_API_KEY');
+    expect(fromEnv).not.toContain('mgk_');
+    expect(readyBanner({ ...base, adminKey: { kind: 'existing' } })).toContain(
+      'admin API key: created on an earlier run and shown then',
+    );
   });
 });

@@ -4,3 +4,4 @@ export * from './servers';
 export * from './session';
 export * from './router';
 export * from './audit';
+export * from './auth';

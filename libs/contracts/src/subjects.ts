@@ -64,6 +64,8 @@ export const Subjects = {
 export const Buckets = {
   sessions: 'mg_sessions',
   registry: 'mg_registry',
+  /** API key records by key id (libs/auth). */
+  apiKeys: 'mg_api_keys',
 } as const;
 
 /** Parses `mg.v1.ingress.<instance>.stream.<token>`; null when the subject has another shape. */

@@ -98,7 +98,10 @@ export interface AppendResult {
 export interface AuditArchive {
   /**
    * Stores each event with its link, one result per entry in the same order; idempotent by event id: a
-   * known id returns the record already stored. Entries are independent: a batch is not a transaction.
+   * known id returns the record already stored (an adapter without a permanent unique index on the id, as
+   * the embedded one, guarantees this within its duplicate window of at least 10 minutes; the archiver
+   * looks every id up with `getMany` before claiming a link for it). Entries are independent: a batch is
+   * not a transaction.
    */
   append(entries: readonly ArchiveEntry[]): Promise<AppendResult[]>;
   /** The record of an event id, or null. */

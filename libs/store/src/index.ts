@@ -5,3 +5,4 @@ export * from './kv-server-catalogue';
 export * from './audit-archive';
 export * from './audit-query';
 export * from './js-audit-archive';
+export * from './mongo-audit-archive';

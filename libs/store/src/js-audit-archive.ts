@@ -1,9 +1,10 @@
 /**
  * The embedded AuditArchive on JetStream (ADR 003): records `{v:1, event, link}` on the stream
- * `MG_AUDIT_ARCHIVE`, subject `mg.archive.<tenant>`, published with `Nats-Msg-Id = event id`; KV buckets for
- * the id index (event id -> stream sequence), the chain heads (compare-and-set on the KV revision) and the
- * checkpoints (`<tenant>.<seq>`). Records are read one by one with `next_by_subj` message gets, which
- * nats-server 2.9 answers, so a tenant's records come back in append order: seq order for an intact chain.
+ * `MG_AUDIT_ARCHIVE`, subject `mg.archive.<tenant>.<event id>`, published with `Nats-Msg-Id = event id`, so
+ * an event is found by its id with one `last_by_subj` message get and a record costs one write; KV buckets
+ * for the chain heads (compare-and-set on the KV revision) and the checkpoints (`<tenant>.<seq>`). A
+ * tenant's records are read one by one with `next_by_subj` message gets on `mg.archive.<tenant>.*` (both
+ * answered by nats-server 2.9), in append order: seq order for an intact chain.
  */
 import { Kvm, type KV } from '@nats-io/kv';
 import {
@@ -37,9 +38,8 @@ import { decodeRecord, readHint, scanFrom, type ScanHint } from './js-archive-sc
 /** Names of the stream, subjects and buckets; tests isolate themselves with their own. */
 export interface JsAuditArchiveOptions {
   stream?: string;
-  /** Subjects are `<subjectPrefix>.<tenant>`. */
+  /** Subjects are `<subjectPrefix>.<tenant>.<event id>`. */
   subjectPrefix?: string;
-  idBucket?: string;
   headBucket?: string;
   checkpointBucket?: string;
   /** Retention of the archive stream in ms; 0 keeps records forever (the default). */
@@ -50,7 +50,6 @@ export interface JsAuditArchiveOptions {
 
 /** Messages one `query` call reads at most before it returns a (possibly short) page with a cursor. */
 const QUERY_SCAN_BUDGET = 10_000;
-const IdEntry = z.object({ tenant: TenantId, streamSeq: z.number().int().positive() });
 const encoder = new TextEncoder();
 const isConflict = (err: unknown) =>
   err instanceof JetStreamApiError &&
@@ -64,7 +63,6 @@ export class JsAuditArchive implements AuditArchive {
   private constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
-    private readonly ids: KV,
     private readonly heads: KV,
     private readonly cps: KV,
     private readonly stream: string,
@@ -77,17 +75,27 @@ export class JsAuditArchive implements AuditArchive {
     const stream = opts.stream ?? 'MG_AUDIT_ARCHIVE';
     const prefix = opts.subjectPrefix ?? 'mg.archive';
     const jsm = await jetstreamManager(nc);
+    const subjects = [`${prefix}.*.*`];
     const ensureStream = () =>
-      jsm.streams.info(stream).catch(async (err: unknown) => {
-        if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
-        await jsm.streams.add({
-          name: stream,
-          subjects: [`${prefix}.*`],
-          storage: StorageType.File,
-          max_age: nanos(opts.maxAgeMs ?? 0),
-          duplicate_window: nanos(10 * 60_000),
-        });
-      });
+      jsm.streams.info(stream).then(
+        (info) => {
+          if (info.config.subjects.join() !== subjects.join())
+            throw new Error(
+              `the archive stream ${stream} has subjects ${info.config.subjects.join(', ')}, not ${subjects[0]}: ` +
+                'it was made by an earlier Meshgate build with another record layout; move it aside or delete it',
+            );
+        },
+        async (err: unknown) => {
+          if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
+          await jsm.streams.add({
+            name: stream,
+            subjects,
+            storage: StorageType.File,
+            max_age: nanos(opts.maxAgeMs ?? 0),
+            duplicate_window: nanos(10 * 60_000),
+          });
+        },
+      );
     // Replicas starting together race to create the same stream and buckets; the loser's second attempt
     // finds what the winner made (nats-server 2.9 answers the race with "subjects overlap").
     await ensureStream().catch(ensureStream);
@@ -97,28 +105,27 @@ export class JsAuditArchive implements AuditArchive {
       const create = () => kvm.create(name, { history: 1, storage: StorageType.File });
       return create().catch(create);
     };
-    const [ids, heads, cps] = await Promise.all([
-      bucket(opts.idBucket ?? 'mg_audit_ids'),
+    const [heads, cps] = await Promise.all([
       bucket(opts.headBucket ?? 'mg_audit_heads'),
       bucket(opts.checkpointBucket ?? 'mg_audit_checkpoints'),
     ]);
-    return new JsAuditArchive(js, jsm, ids, heads, cps, stream, prefix, opts);
+    return new JsAuditArchive(js, jsm, heads, cps, stream, prefix, opts);
   }
 
   async append(entries: readonly ArchiveEntry[]): Promise<AppendResult[]> {
     const records = entries.map(({ event, link }) => ArchiveRecord.parse({ v: 1, event, link }));
-    const known = await this.getMany(records.map((r) => r.event.id));
-    // Every write of the batch is in flight at once: one round trip's wait for the whole batch.
-    return Promise.all(records.map((record) => this.appendOne(record, known.get(record.event.id))));
+    // Every write of the batch is in flight at once: one round trip's wait for the whole batch. A repeated
+    // id is caught by the stream's duplicate window (Nats-Msg-Id); the archiver looks every id up with
+    // getMany before claiming a link for it, so an older repeat never gets here.
+    return Promise.all(records.map((record) => this.appendOne(record)));
   }
 
   async getById(eventId: string): Promise<ArchiveRecord | null> {
     if (!z.uuid().safeParse(eventId).success) return null;
-    const entry = await this.ids.get(eventId);
-    if (!entry || entry.operation !== 'PUT') return null;
-    const parsed = IdEntry.safeParse(safeJson(entry.string()));
-    if (!parsed.success) return null;
-    const record = await this.readAt(parsed.data.streamSeq);
+    const msg = await this.jsm.streams.getMessage(this.stream, {
+      last_by_subj: `${this.prefix}.*.${eventId}`,
+    });
+    const record = msg ? decodeRecord(msg, this.opts.onCorrupt) : null;
     return record?.event.id === eventId ? record : null;
   }
 
@@ -129,7 +136,7 @@ export class JsAuditArchive implements AuditArchive {
 
   async records(tenant: string, fromSeq: number, limit: number): Promise<ArchiveRecord[]> {
     if (!TenantId.safeParse(tenant).success || limit < 1) return [];
-    const subject = `${this.prefix}.${tenant}`;
+    const subject = `${this.prefix}.${tenant}.*`;
     const hint = readHint(this.hints.get(tenant), fromSeq);
     const out: ArchiveRecord[] = [];
     const end = await scanFrom(
@@ -187,7 +194,7 @@ export class JsAuditArchive implements AuditArchive {
 
   async query(filters: AuditQuery, cursor: string | null, limit: number): Promise<AuditPage> {
     const start = cursor === null ? 1 : parseCursor(cursor);
-    const subject = `${this.prefix}.${filters.tenant ?? '*'}`;
+    const subject = `${this.prefix}.${filters.tenant ?? '*'}.*`;
     const records: ArchiveRecord[] = [];
     let scanned = 0;
     const end = await scanFrom(
@@ -209,17 +216,10 @@ export class JsAuditArchive implements AuditArchive {
     await Promise.all([this.jsm.streams.info(this.stream), this.heads.status()]);
   }
 
-  private async appendOne(record: ArchiveRecord, known: ArchiveRecord | undefined): Promise<AppendResult> {
-    if (known) return { record: known, created: false };
+  private async appendOne(record: ArchiveRecord): Promise<AppendResult> {
     const { event } = record;
-    const ack = await this.js.publish(
-      `${this.prefix}.${event.tenant}`,
-      encoder.encode(JSON.stringify(record)),
-      {
-        msgID: event.id,
-      },
-    );
-    await this.ids.put(event.id, JSON.stringify({ tenant: event.tenant, streamSeq: ack.seq }));
+    const subject = `${this.prefix}.${event.tenant}.${event.id}`;
+    const ack = await this.js.publish(subject, encoder.encode(JSON.stringify(record)), { msgID: event.id });
     if (!ack.duplicate) return { record, created: true };
     const stored = await this.readAt(ack.seq);
     if (!stored) throw new Error(`the archived record of event ${event.id} cannot be read`);

@@ -23,7 +23,7 @@ afterAll(async () => {
   const kvm = new Kvm(nc);
   for (const o of made) {
     await jsm.streams.delete(o.stream!).catch(() => false);
-    for (const b of [o.idBucket!, o.headBucket!, o.checkpointBucket!])
+    for (const b of [o.headBucket!, o.checkpointBucket!])
       await (await kvm.open(b)).destroy().catch(() => false);
   }
   await nc.drain();
@@ -34,7 +34,6 @@ function isolated(): JsAuditArchiveOptions {
   const opts = {
     stream: `MG_TEST_ARCHIVE_${id}`,
     subjectPrefix: `mgtest.archive.${id}`,
-    idBucket: `mg_test_ids_${id}`,
     headBucket: `mg_test_heads_${id}`,
     checkpointBucket: `mg_test_cps_${id}`,
   };
@@ -53,7 +52,7 @@ describe('JsAuditArchive', () => {
     await JsAuditArchive.open(nc, opts);
     const info = await (await jetstreamManager(nc)).streams.info(opts.stream!);
     expect(info.config.duplicate_window).toBe(600_000_000_000);
-    expect(info.config.subjects).toEqual([`${opts.subjectPrefix}.*`]);
+    expect(info.config.subjects).toEqual([`${opts.subjectPrefix}.*.*`]);
     await expect(JsAuditArchive.open(nc, opts)).resolves.toBeInstanceOf(JsAuditArchive);
   });
 
@@ -64,8 +63,8 @@ describe('JsAuditArchive', () => {
     const link = { seq: 1, prevHash: '0'.repeat(64), hash: 'f'.repeat(64) };
     await archive.append([{ event: auditEvent('t1'), link }]);
     const js = jetstream(nc);
-    const bad = await js.publish(`${opts.subjectPrefix}.t1`, '{ nope');
-    const wrong = await js.publish(`${opts.subjectPrefix}.t1`, JSON.stringify({ v: 2 }));
+    const bad = await js.publish(`${opts.subjectPrefix}.t1.${randomUUID()}`, '{ nope');
+    const wrong = await js.publish(`${opts.subjectPrefix}.t1.${randomUUID()}`, JSON.stringify({ v: 2 }));
     await archive.append([{ event: auditEvent('t1'), link: { ...link, seq: 2 } }]);
     expect((await archive.records('t1', 1, 10)).map((r) => r.link.seq)).toEqual([1, 2]);
     expect(corrupt).toEqual([bad.seq, wrong.seq]);
@@ -83,5 +82,12 @@ describe('JsAuditArchive', () => {
       claimed: [{ seq: 7, hash: old.hash, prevHash: old.prevHash, eventId: old.eventId }],
       revision,
     });
+  });
+
+  it('refuses an archive stream made with the layout of an earlier build', async () => {
+    const opts = isolated();
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: opts.stream!, subjects: [`${opts.subjectPrefix}.*`] });
+    await expect(JsAuditArchive.open(nc, opts)).rejects.toThrow(/earlier Meshgate build/);
   });
 });

@@ -32,6 +32,8 @@ export interface AuditApiDeps extends AccessDeps {
   /** Seconds between SSE keep-alive comments, and the most tails open at once (beyond: 503). */
   tail: { keepAliveMs: number; maxTails: number };
   version: string;
+  /** The archive's retention in ms (0: forever): verification does not count expired records as removed. */
+  retentionMs?: number;
 }
 
 const DEFAULT_PAGE = 100;
@@ -103,7 +105,9 @@ export function registerAuditApi(app: FastifyInstance, deps: AuditApiDeps): void
     const { tenant } = parseQuery(TenantQuery, request.query);
     admitRead(deps, request, tenant, '/v1/audit/verify');
     const answer = {
-      ...(await verifyTenant(deps.archive, tenant, deps.key.publicKey)),
+      ...(await verifyTenant(deps.archive, tenant, deps.key.publicKey, {
+        retentionMs: deps.retentionMs ?? 0,
+      })),
       publicKey: deps.key.publicKeyPem,
     };
     if (!answer.ok) {

@@ -1,70 +1,65 @@
 /**
- * Live records of one tenant as the archiver writes them: a JetStream ordered consumer per tail on the
- * archive stream, filtered by the tenant's subject, so events arrive in archive (chain) order. It starts
- * just after the stream's last message, or after a given stream sequence (a reconnecting SSE client's
- * `Last-Event-ID`). The consumer pulls small batches as the reader asks, so a slow reader holds a bounded
- * number of records in memory and falls behind in the stream instead.
+ * Live records of one tenant as the archiver writes them, read through the AuditArchive port, so the tail
+ * works the same on every adapter (the embedded JetStream one and MongoDB): the feed asks for the records
+ * after the last one it gave, and when there are none waits `pollMs` before asking again. Records come in
+ * chain order; each carries its chain seq, the SSE event id a reconnecting client sends back as
+ * `Last-Event-ID`. One read returns at most one batch, and the next is read only when the reader asks, so
+ * a slow reader holds a bounded number of records in memory.
  */
-import { jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { ArchiveRecord } from '@meshgate/store';
+import type { ArchiveRecord, AuditArchive } from '@meshgate/store';
 
-/** One archived record and its position in the archive stream (the SSE event id). */
+/** One archived record and its chain seq (the SSE event id). */
 export interface LiveRecord {
-  streamSeq: number;
+  seq: number;
   record: ArchiveRecord;
 }
 
-/** An open feed: iterate it for records; `stop()` ends the iteration and releases the consumer. */
+/** An open feed: iterate it for records; `stop()` ends the iteration. */
 export interface LiveFeed extends AsyncIterable<LiveRecord> {
   stop(): Promise<void>;
 }
 
-/** Opens a feed of `tenant`'s records after stream sequence `after` (null: only records archived from now). */
+/**
+ * Opens a feed of `tenant`'s records after chain seq `after`; null starts at the head's latest claim, so a
+ * batch being written as the tail opens is not missed.
+ */
 export type OpenFeed = (tenant: string, after: number | null) => Promise<LiveFeed>;
 
-/** Where the archive's records are: its stream and the subject prefix (`<prefix>.<tenant>`). */
-export interface ArchiveLocation {
-  stream: string;
-  subjectPrefix: string;
-}
-
-/** Records held at once per feed: one pull batch. */
+/** Records held at once per feed: one read. */
 const BATCH = 64;
 
-/** The feed factory on `nc`; `onCorrupt` hears of records that cannot be read (they are skipped). */
-export function archiveFeed(
-  nc: NatsConnection,
-  where: ArchiveLocation,
-  onCorrupt: (streamSeq: number, reason: string) => void,
-): OpenFeed {
-  const js = jetstream(nc);
+/** The feed factory over `archive`; an idle feed looks for new records every `pollMs`. */
+export function archiveFeed(archive: AuditArchive, opts: { pollMs?: number } = {}): OpenFeed {
+  const pollMs = opts.pollMs ?? 250;
   return async (tenant, after) => {
-    const start =
-      after ?? (await jetstreamManager(nc).then((jsm) => jsm.streams.info(where.stream))).state.last_seq;
-    const consumer = await js.consumers.get(where.stream, {
-      filter_subjects: `${where.subjectPrefix}.${tenant}`,
-      opt_start_seq: start + 1,
-      inactive_threshold: 60_000,
-    });
-    const messages: ConsumerMessages = await consumer.consume({ max_messages: BATCH });
+    const head = after === null ? await archive.head(tenant) : null;
+    let next = after !== null ? after + 1 : (head?.claimed[0]?.seq ?? 1);
+    let stopped = false;
+    let wake: (() => void) | undefined;
+    const pause = () =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
     return {
       async *[Symbol.asyncIterator]() {
-        for await (const msg of messages) {
-          let raw: unknown;
-          try {
-            raw = msg.json();
-          } catch {
-            onCorrupt(msg.seq, 'not JSON');
-            continue;
+        while (!stopped) {
+          const records = await archive.records(tenant, next, BATCH);
+          for (const record of records) {
+            if (stopped) return;
+            yield { seq: record.link.seq, record };
+            next = Math.max(next, record.link.seq + 1);
           }
-          const parsed = ArchiveRecord.safeParse(raw);
-          if (parsed.success) yield { streamSeq: msg.seq, record: parsed.data };
-          else onCorrupt(msg.seq, 'not an archive record');
+          if (records.length < BATCH && !stopped) await pause();
         }
       },
-      stop: async () => {
-        await messages.close().catch(() => undefined);
+      stop: () => {
+        stopped = true;
+        wake?.();
+        return Promise.resolve();
       },
     };
   };

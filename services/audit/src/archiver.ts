@@ -7,15 +7,19 @@
  * dies between claim and write leaves no gap once its messages are redelivered.
  *
  * The archiver remembers the head it last moved per tenant: while it is the only writer, a batch costs one
- * id lookup per event, one compare-and-set and one write per event, all of a batch's reads and writes in
- * flight at once. Another writer moving the head first makes the compare-and-set fail, and the head is read
- * again.
+ * compare-and-set and one write per event, all of a batch's writes in flight at once. Another writer moving
+ * the head first makes the compare-and-set fail, and the head is read again. Ids are looked up in the
+ * archive before a claim, except, on the first attempt, those the caller vouches for as fresh: delivered
+ * for the first time and published within the audit stream's duplicate window, which would have refused
+ * any earlier copy. A fresh event cannot be archived yet, because archiving it takes a claim, and a claim
+ * by anyone else since this archiver's last one makes its compare-and-set fail (every retry looks up all).
  */
 import type { AuditEvent } from '@meshgate/contracts';
 import {
   HeadConflict,
   MAX_CLAIM,
   type AppendResult,
+  type ArchiveRecord,
   type AuditArchive,
   type ChainLink,
   type ClaimedLink,
@@ -58,10 +62,15 @@ export class Archiver {
 
   /**
    * Archives `events`, all of `tenant`, at most {@link Archiver.maxBatch}, in their order; one outcome per
-   * event, in the same order. Throws when the archive fails: then nothing is decided and every event of the
+   * event, in the same order. `fresh[i]` vouches that `events[i]` cannot have been archived before (see
+   * above); without it every id is looked up. Throws when the archive fails: then nothing is decided and every event of the
    * batch must be tried again (a claim already made is completed by that retry).
    */
-  async archiveBatch(tenant: string, events: readonly AuditEvent[]): Promise<ArchiveOutcome[]> {
+  async archiveBatch(
+    tenant: string,
+    events: readonly AuditEvent[],
+    fresh: readonly boolean[] = [],
+  ): Promise<ArchiveOutcome[]> {
     if (events.length > MAX_CLAIM) throw new RangeError(`a batch holds at most ${MAX_CLAIM} events`);
     if (events.some((e) => e.tenant !== tenant))
       throw new RangeError(`every event must be of tenant ${tenant}`);
@@ -74,7 +83,11 @@ export class Archiver {
     let open = [...first.values()];
     const maxAttempts = this.opts.maxAttempts ?? 200;
     for (let attempt = 0; attempt < maxAttempts && open.length > 0; attempt++) {
-      const known = await this.archive.getMany(open.map((i) => events[i]!.id));
+      const lookUp = attempt === 0 ? open.filter((i) => fresh[i] !== true) : open;
+      const known =
+        lookUp.length > 0
+          ? await this.archive.getMany(lookUp.map((i) => events[i]!.id))
+          : new Map<string, ArchiveRecord>();
       open = open.filter((i) => {
         const stored = known.get(events[i]!.id);
         if (stored)

@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { AuditMode } from '@meshgate/audit';
 import { CommonEnv, newInstanceId, parseEnv } from '@meshgate/config';
-import { AuditStream } from '@meshgate/contracts';
+import { AuditStream, Buckets } from '@meshgate/contracts';
 import type { JsAuditArchiveOptions } from '@meshgate/store';
-import { parseApiTokens, type ApiToken } from './api-auth';
 
 const Int = (min: number, max: number) =>
   z
@@ -17,15 +16,6 @@ const Int = (min: number, max: number) =>
     .regex(/^\d{1,12}$/, 'must be a whole number')
     .transform(Number)
     .pipe(z.number().min(min).max(max));
-
-const ApiTokens = z.string().transform((text, ctx): ApiToken[] => {
-  try {
-    return parseApiTokens(text);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
-    return z.NEVER;
-  }
-});
 
 /** The variables the archiver reads. */
 export const AuditEnv = z.object({
@@ -40,11 +30,29 @@ export const AuditEnv = z.object({
   MESHGATE_AUDIT_ACK_WAIT_S: Int(1, 3_600).default(30),
   MESHGATE_AUDIT_STREAM_MAX_AGE_S: Int(0, 10 * 365 * 86_400).default(30 * 86_400),
   MESHGATE_AUDIT_STREAM_REPLICAS: Int(1, 5).default(1),
-  MESHGATE_AUDIT_API_TOKENS: ApiTokens.optional(),
+  /** `api-key` (default): every read needs an API key with the auditor role; `none`: local trials only. */
+  MESHGATE_AUDIT_AUTH: z.enum(['api-key', 'none']).default('api-key'),
+  /** The interim tokens are gone; a leftover setting is named instead of silently ignored. */
+  MESHGATE_AUDIT_API_TOKENS: z
+    .undefined({
+      error:
+        'was replaced by API keys with the auditor role ("meshgate keys create --role auditor"); unset it',
+    })
+    .optional(),
   MESHGATE_AUDIT_SPOOL_DIR: z.string().min(1).optional(),
   MESHGATE_AUDIT_MODE: AuditMode.default('fail-open'),
   MESHGATE_AUDIT_TAIL_KEEPALIVE_S: Int(1, 3_600).default(15),
   MESHGATE_AUDIT_MAX_TAILS: Int(1, 10_000).default(64),
+  /** The archive is on MongoDB when MONGO_URL is set, else on JetStream; retention 0 keeps records forever. */
+  MONGO_URL: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// connection string')
+    .optional(),
+  MESHGATE_AUDIT_MONGO_DB: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/, 'letters, digits, "_" and "-", at most 63')
+    .default('meshgate'),
+  MESHGATE_AUDIT_RETENTION_DAYS: Int(0, 24_855).default(0),
 });
 export type AuditEnv = z.infer<typeof AuditEnv>;
 
@@ -68,9 +76,11 @@ export interface AuditConfig {
   /** Where invalid events go: a stream of its own, outside `mg.audit.>`. */
   deadLetter: { stream: string; subject: string };
   archive: JsAuditArchiveOptions & { stream: string; subjectPrefix: string };
+  /** Set when the archive is on MongoDB instead (then `archive` is not used for records). */
+  mongo?: { url: string; dbName: string; retentionDays: number };
   api: {
-    /** Digests of the interim auditor tokens; empty: no token required. */
-    tokens: ApiToken[];
+    /** `api-key`: reads need an API key from `keysBucket` that may act as auditor; `none`: open. */
+    auth: { mode: 'api-key' | 'none'; keysBucket: string };
     /** Spool of the publisher that records the API's own reads in the trail; one per replica. */
     spoolDir: string;
     mode: AuditMode;
@@ -104,9 +114,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditConfig {
       ackWaitMs: e.MESHGATE_AUDIT_ACK_WAIT_S * 1_000,
     },
     deadLetter: { stream: 'MG_AUDIT_DEAD', subject: 'mg.deadletter.audit' },
-    archive: { stream: 'MG_AUDIT_ARCHIVE', subjectPrefix: 'mg.archive' },
+    archive: {
+      stream: 'MG_AUDIT_ARCHIVE',
+      subjectPrefix: 'mg.archive',
+      maxAgeMs: e.MESHGATE_AUDIT_RETENTION_DAYS * 86_400_000,
+    },
+    ...(e.MONGO_URL !== undefined
+      ? {
+          mongo: {
+            url: e.MONGO_URL,
+            dbName: e.MESHGATE_AUDIT_MONGO_DB,
+            retentionDays: e.MESHGATE_AUDIT_RETENTION_DAYS,
+          },
+        }
+      : {}),
     api: {
-      tokens: e.MESHGATE_AUDIT_API_TOKENS ?? [],
+      auth: { mode: e.MESHGATE_AUDIT_AUTH, keysBucket: Buckets.apiKeys },
       spoolDir: e.MESHGATE_AUDIT_SPOOL_DIR ?? join(e.MESHGATE_AUDIT_DATA_DIR, 'spool'),
       mode: e.MESHGATE_AUDIT_MODE,
       keepAliveMs: e.MESHGATE_AUDIT_TAIL_KEEPALIVE_S * 1_000,

@@ -8,5 +8,5 @@ export { verifyTenant, Finding, VerifyReport } from './verify';
 export { AuditVerifySubject, AuditVerifyRequest, AuditVerifyReply } from './verify-endpoint';
 export { EventsPage, VerifyAnswer, PublicKeyAnswer, Problem } from './api-answers';
 export { AuditFilters, EventsQuery, ExportQuery, TenantQuery } from './api-query';
-export { parseApiTokens, authorize, ApiToken } from './api-auth';
+export { authorize, AuditRealm, type AuditApiAuth, type Access } from './api-auth';
 export { openApiDocument } from './openapi';

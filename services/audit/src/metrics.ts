@@ -1,6 +1,6 @@
 /**
  * The archiver's Prometheus metrics, on a registry of its own (several replicas may share a test process):
- * events archived, duplicates acknowledged, dead letters, checkpoints written, and the consumer lag read
+ * events archived, duplicates acknowledged, dead letters, checkpoints written, failed archive writes, and the consumer lag read
  * from the server at scrape time.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
@@ -12,6 +12,7 @@ export interface AuditMetrics {
   duplicates: Counter;
   deadLetters: Counter;
   checkpoints: Counter;
+  archiveErrors: Counter;
 }
 
 /** Builds the metrics; `lag` is asked at every scrape. */
@@ -35,5 +36,9 @@ export function createMetrics(lag: () => Promise<number>): AuditMetrics {
       'Invalid audit events sent to the dead letter.',
     ),
     checkpoints: counter('meshgate_audit_checkpoints_total', 'Signed checkpoints written.'),
+    archiveErrors: counter(
+      'meshgate_audit_archive_errors_total',
+      'Failed attempts to archive (store unreachable, disk full); the events are redelivered.',
+    ),
   };
 }

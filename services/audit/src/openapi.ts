@@ -31,9 +31,9 @@ const problem = (description: string) => ({
 });
 const guarded = {
   '400': problem('an invalid, unknown or repeated query parameter'),
-  '401': problem('a bearer token is required (MESHGATE_AUDIT_API_TOKENS is set) or is not valid'),
-  '403': problem('the token may not read this tenant'),
-  '503': problem('the archive or the audit stream cannot be reached'),
+  '401': problem('an API key is required (Authorization: Bearer <API key>), or it is not valid'),
+  '403': problem('the principal of the API key may not act as auditor in this tenant'),
+  '503': problem('the archive, the audit stream or the API keys cannot be reached'),
 };
 
 /** Builds the document; `version` is the service's. */
@@ -55,7 +55,7 @@ export function openApiDocument(version: string): JsonSchema {
         Problem: schemaOf(Problem, 'output'),
       },
     },
-    security: [{ bearer: [] }, {}],
+    security: [{ bearer: [] }],
     paths: {
       '/v1/audit/events': {
         get: {

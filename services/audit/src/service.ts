@@ -6,9 +6,10 @@
  * checkpoints, stops the publisher and closes the connection, in that order; it is safe to call twice.
  */
 import { AuditPublisher } from '@meshgate/audit';
+import { ApiKeyVerifier } from '@meshgate/auth';
 import { Bus } from '@meshgate/bus';
 import { createLogger } from '@meshgate/config';
-import { JsAuditArchive } from '@meshgate/store';
+import { JsAuditArchive, MongoAuditArchive } from '@meshgate/store';
 import manifest from '../package.json' with { type: 'json' };
 import { archiveFeed } from './archive-feed';
 import { startCheckpointer } from './checkpointer';
@@ -40,10 +41,18 @@ export async function start(config: AuditConfig): Promise<AuditHandle> {
     ...(config.signingKeyPem !== undefined ? { pem: config.signingKeyPem } : {}),
   });
   const bus = await Bus.connect({ url: config.natsUrl, name: `meshgate-audit-${config.instanceId}` });
+  let mongo: MongoAuditArchive | undefined;
   try {
     const onCorrupt = (streamSeq: number, reason: string) =>
       log.warn({ streamSeq, reason }, 'skipped an unreadable archive record');
-    const archive = await JsAuditArchive.open(bus.nc, { ...config.archive, onCorrupt });
+    if (config.mongo)
+      mongo = await MongoAuditArchive.open(config.mongo.url, {
+        dbName: config.mongo.dbName,
+        retentionDays: config.mongo.retentionDays,
+        onCorrupt: (recordId, reason) =>
+          log.warn({ recordId, reason }, 'skipped an unreadable archive record'),
+      });
+    const archive = mongo ?? (await JsAuditArchive.open(bus.nc, { ...config.archive, onCorrupt }));
     await ensureDeadLetterStream(bus.nc, config.deadLetter);
     let lag: () => Promise<number> = () => Promise.resolve(0);
     const metrics = createMetrics(() => lag());
@@ -55,25 +64,39 @@ export async function start(config: AuditConfig): Promise<AuditHandle> {
       onCheckpoint: () => metrics.checkpoints.inc(),
       onError: (err, tenant) => log.error({ err, tenant }, 'checkpoint failed'),
     });
+    // Since when, and why, writes to the archive fail (a full disk, an unreachable store): /readyz says so.
+    let failing: { since: string; message: string } | null = null;
     const consumer = await startArchiverConsumer({
       nc: bus.nc,
       archive,
       config,
       onArchived: (tenant, link) => {
+        failing = null;
         metrics.archived.inc();
         checkpointer.archived(tenant, link);
       },
-      onDuplicate: () => metrics.duplicates.inc(),
+      onDuplicate: () => {
+        failing = null;
+        metrics.duplicates.inc();
+      },
       onDeadLetter: (reason, subject) => {
         metrics.deadLetters.inc();
         log.warn({ reason, subject }, 'sent an invalid audit event to the dead letter');
       },
-      onError: (err) => log.error({ err }, 'archiving failed; the event will be redelivered'),
+      onError: (err) => {
+        metrics.archiveErrors.inc();
+        failing ??= {
+          since: new Date().toISOString(),
+          message: err instanceof Error ? err.message : String(err),
+        };
+        log.error({ err }, 'archiving failed; the event will be redelivered');
+      },
     });
     lag = () => consumer.lag();
     const endpoint = await serveAudit(bus, archive, key, {
       instanceId: config.instanceId,
       version: manifest.version,
+      retentionMs: config.archive.maxAgeMs ?? 0,
       onError: (err, name) => log.error({ err, endpoint: name }, 'audit endpoint failed'),
     });
     const ready = () =>
@@ -83,9 +106,19 @@ export async function start(config: AuditConfig): Promise<AuditHandle> {
           await bus.nc.flush();
           await archive.ping();
           if (!consumer.alive()) throw new Error('the audit consumer is not pulling');
+          if (failing) throw new Error(`archive writes fail since ${failing.since}: ${failing.message}`);
         })(),
         READY_TIMEOUT_MS,
       );
+    const verifier =
+      config.api.auth.mode === 'api-key'
+        ? await ApiKeyVerifier.start(bus.nc, {
+            bucket: config.api.auth.keysBucket,
+            onCorrupt: (keyId, reason) => log.warn({ keyId, reason }, 'skipped an unreadable API key record'),
+            onError: (err) => log.error({ err }, 'the API key watch failed; every read is refused'),
+          })
+        : undefined;
+    if (!verifier) log.warn('MESHGATE_AUDIT_AUTH=none: the audit API answers anyone; for local trials only');
     const trail = await AuditPublisher.start(
       bus.nc,
       { spoolDir: config.api.spoolDir, mode: config.api.mode },
@@ -98,10 +131,11 @@ export async function start(config: AuditConfig): Promise<AuditHandle> {
       api: {
         archive,
         key,
-        tokens: config.api.tokens,
+        auth: verifier ? { mode: 'api-key', verifier } : { mode: 'none' },
         trail,
         instanceId: config.instanceId,
-        openFeed: archiveFeed(bus.nc, config.archive, onCorrupt),
+        openFeed: archiveFeed(archive),
+        retentionMs: config.archive.maxAgeMs ?? 0,
         tail: { keepAliveMs: config.api.keepAliveMs, maxTails: config.api.maxTails },
         version: manifest.version,
       },
@@ -111,6 +145,7 @@ export async function start(config: AuditConfig): Promise<AuditHandle> {
       await consumer.stop();
       await checkpointer.stop();
       await trail.stop();
+      await verifier?.stop();
       throw err;
     });
     log.info({ url, keyId: key.keyId, publicKey: key.publicKeyPem }, 'audit archiver started');
@@ -123,15 +158,18 @@ export async function start(config: AuditConfig): Promise<AuditHandle> {
       stop: () =>
         (stopping ??= (async () => {
           await app.close();
+          await verifier?.stop();
           await endpoint.stop();
           await consumer.stop();
           await checkpointer.stop();
           await trail.stop();
+          await mongo?.close();
           await bus.close();
           log.info('audit archiver stopped');
         })()),
     };
   } catch (err) {
+    await mongo?.close();
     await bus.close();
     throw err;
   }

@@ -1,6 +1,6 @@
 /**
  * The live tail as Server-Sent Events: each archived record that matches the filters becomes one event
- * (`id` = its archive stream sequence, so a client reconnecting with `Last-Event-ID` misses nothing;
+ * (`id` = its chain seq, so a client reconnecting with `Last-Event-ID` misses nothing;
  * `event: audit`; `data` = the record as one JSON line). A comment every `keepAliveMs` keeps proxies from
  * closing an idle stream. Writes respect back-pressure: the next record is read only when the socket
  * has taken the previous one, so a slow client costs at most one pull batch of memory.
@@ -46,11 +46,10 @@ export function streamTail(
 
   const pump = async () => {
     try {
-      for await (const { streamSeq, record } of feed) {
+      for await (const { seq, record } of feed) {
         if (res.destroyed) break;
         if (!matchesAuditQuery(record.event, filters)) continue;
-        if (!res.write(`id: ${streamSeq}\nevent: audit\ndata: ${JSON.stringify(record)}\n\n`))
-          await drained(res);
+        if (!res.write(`id: ${seq}\nevent: audit\ndata: ${JSON.stringify(record)}\n\n`)) await drained(res);
       }
     } catch (err) {
       opts.log.error({ err }, 'audit tail failed');

@@ -26,7 +26,13 @@ export function serveAudit(
   bus: Bus,
   archive: AuditArchive,
   key: SigningKey,
-  opts: { instanceId: string; version: string; onError: (err: unknown, endpoint: string) => void },
+  opts: {
+    instanceId: string;
+    version: string;
+    /** The archive's retention (0: forever), so that expired records are not reported as removed. */
+    retentionMs: number;
+    onError: (err: unknown, endpoint: string) => void;
+  },
 ): Promise<RunningService> {
   return serve(
     bus,
@@ -45,7 +51,7 @@ export function serveAudit(
         request: AuditVerifyRequest,
         defaultTimeoutMs: 60_000,
         handler: async ({ tenant }: AuditVerifyRequest): Promise<AuditVerifyReply> => ({
-          ...(await verifyTenant(archive, tenant, key.publicKey)),
+          ...(await verifyTenant(archive, tenant, key.publicKey, { retentionMs: opts.retentionMs })),
           publicKey: key.publicKeyPem,
         }),
       },

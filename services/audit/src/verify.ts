@@ -25,6 +25,8 @@ export const VerifyReport = z.object({
   checked: z.number().int().nonnegative(),
   headSeq: z.number().int().nonnegative(),
   checkpoints: z.number().int().nonnegative(),
+  /** The first seq still held: 1, or later when retention has expired the records before it. */
+  firstSeq: z.number().int().positive(),
   findings: z.array(Finding),
 });
 export type VerifyReport = z.infer<typeof VerifyReport>;
@@ -32,11 +34,22 @@ export type VerifyReport = z.infer<typeof VerifyReport>;
 const PAGE = 1_000;
 const CLAIM_WAIT_MS = 2_000;
 
-/** Verifies the chain of `tenant` up to the head read when the walk starts. */
+/** How old records may legitimately be gone: the archive's retention (0: records are kept forever). */
+export interface VerifyOptions {
+  retentionMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Verifies the chain of `tenant` up to the head read when the walk starts. With a retention, records before
+ * the first one held may have expired: that prefix is not a finding unless a signed checkpoint proves part
+ * of it too young to have expired (records after a checkpoint were archived after its time).
+ */
 export async function verifyTenant(
   archive: AuditArchive,
   tenant: string,
   publicKey: KeyObject,
+  opts: VerifyOptions = {},
 ): Promise<VerifyReport> {
   const head = await archive.head(tenant);
   if (head) await awaitClaim(archive, head);
@@ -53,8 +66,18 @@ export async function verifyTenant(
   let checked = 0;
   let lastHash: string | null = null;
   let from = 1;
+  let firstSeq = 1;
   for (;;) {
     const page = await archive.records(tenant, from, PAGE);
+    if (from === 1 && (opts.retentionMs ?? 0) > 0 && (page[0]?.link.seq ?? 1) > 1) {
+      firstSeq = page[0]!.link.seq;
+      const expiredBefore = (opts.now ?? Date.now)() - opts.retentionMs!;
+      const tooYoung = [...proven.values()].filter(
+        (cp) => cp.seq < firstSeq && Date.parse(cp.time) > expiredBefore,
+      );
+      expectSeq = tooYoung.length > 0 ? Math.min(...tooYoung.map((cp) => cp.seq)) + 1 : firstSeq;
+      prevHash = proven.get(expectSeq - 1)?.hash ?? null;
+    }
     const groups = groupBySeq(page.filter((r) => r.link.seq <= limit));
     // A full page may cut the records of its last seq in two: read that seq again with the next page.
     if (page.length === PAGE && groups.length > 1) groups.pop();
@@ -91,6 +114,7 @@ export async function verifyTenant(
     checked,
     headSeq: head?.seq ?? 0,
     checkpoints: cps.length,
+    firstSeq,
     findings,
   };
 }

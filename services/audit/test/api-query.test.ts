@@ -44,13 +44,18 @@ beforeAll(async () => {
   }
 });
 afterAll(async () => {
-  await api.app.close();
+  await api.close();
   await cleanup(nc, iso);
   await nc.drain();
 });
 
 async function page(query: string): Promise<EventsPage> {
-  const res = await api.app.inject({ method: 'GET', url: `/v1/audit/events?${query}` });
+  const tenant = new URLSearchParams(query).get('tenant') ?? 'acme';
+  const res = await api.app.inject({
+    method: 'GET',
+    url: `/v1/audit/events?${query}`,
+    headers: api.auditor(tenant),
+  });
   expect(res.statusCode, res.body).toBe(200);
   return EventsPage.parse(res.json());
 }
@@ -107,7 +112,7 @@ describe('GET /v1/audit/events', () => {
     const before = api.audited.length;
     await api.app.inject({
       url: '/v1/audit/events?tenant=acme&kind=cache-hit',
-      headers: { traceparent: `00-${'ab'.repeat(16)}-${'cd'.repeat(8)}-01` },
+      headers: { ...api.auditor('acme'), traceparent: `00-${'ab'.repeat(16)}-${'cd'.repeat(8)}-01` },
     });
     const event = api.audited[before];
     expect(api.audited).toHaveLength(before + 1);
@@ -118,6 +123,7 @@ describe('GET /v1/audit/events', () => {
       traceId: 'ab'.repeat(16),
       method: 'GET',
       target: '/v1/audit/events',
+      principal: 'acme/auditor-acme',
       clientAddress: '127.0.0.1',
       arguments: { redacted: { tenant: 'acme', kind: 'cache-hit' } },
     });
@@ -126,7 +132,10 @@ describe('GET /v1/audit/events', () => {
 
 describe('GET /v1/audit/events/export', () => {
   it('streams every page as JSON lines', async () => {
-    const res = await api.app.inject({ url: '/v1/audit/events/export?tenant=acme' });
+    const res = await api.app.inject({
+      url: '/v1/audit/events/export?tenant=acme',
+      headers: api.auditor('acme'),
+    });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('application/x-ndjson; charset=utf-8');
     expect(res.headers['content-disposition']).toBe('attachment; filename="audit-acme.jsonl"');
@@ -148,6 +157,7 @@ describe('GET /v1/audit/events/export', () => {
       await api2.archiveAll([responseSent('csv', 0), hostile]);
       const res = await api2.app.inject({
         url: '/v1/audit/events/export?tenant=csv&format=csv&outcome=error',
+        headers: api2.auditor('csv'),
       });
       expect(res.statusCode).toBe(200);
       expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
@@ -179,7 +189,7 @@ describe('GET /v1/audit/events/export', () => {
         ].join(','),
       );
     } finally {
-      await api2.app.close();
+      await api2.close();
       await cleanup(nc, iso2);
     }
   });

@@ -1,6 +1,6 @@
 /**
  * The whole audit service with its API on a private NATS (so the fixed subjects `mg.audit.>` and the verify
- * endpoint are its own): events published to MG_AUDIT are archived and queried over HTTP with a token,
+ * endpoint are its own): events published to MG_AUDIT are archived and queried over HTTP with an API key,
  * and the API's own reads come back through the stream into the archive as `request-received` events of
  * the `audit` service, in the queried tenant's verified chain.
  */
@@ -11,13 +11,14 @@ import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { ApiKeyStore } from '@meshgate/auth';
 import { spawnNats, type SpawnedNats } from '@meshgate/testing';
 import { EventsPage, VerifyAnswer } from '../src/api-answers';
 import { loadConfig } from '../src/config';
 import { start, type AuditHandle } from '../src/service';
 import { responseSent } from './events';
 
-const TOKEN = 'acme-service-test-token-42';
+let apiKey: string;
 let nats: SpawnedNats;
 let nc: NatsConnection;
 let audit: AuditHandle;
@@ -27,13 +28,19 @@ beforeAll(async () => {
   nats = await spawnNats();
   nc = await connect({ servers: nats.url });
   dataDir = mkdtempSync(join(tmpdir(), 'mg-audit-api-'));
+  const keys = await ApiKeyStore.open(nc);
+  ({ apiKey } = await keys.create({
+    tenant: 'acme',
+    principal: 'sec-team',
+    kind: 'user',
+    roles: ['auditor'],
+  }));
   audit = await start(
     loadConfig({
       NATS_URL: nats.url,
       LOG_LEVEL: 'silent',
       AUDIT_PORT: '0',
       MESHGATE_AUDIT_DATA_DIR: dataDir,
-      MESHGATE_AUDIT_API_TOKENS: `acme:${TOKEN}`,
     }),
   );
 });
@@ -44,9 +51,9 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-const auth = { authorization: `Bearer ${TOKEN}` };
+const auth = () => ({ authorization: `Bearer ${apiKey}` });
 async function events(query: string): Promise<EventsPage> {
-  const res = await fetch(`${audit.url}/v1/audit/events?tenant=acme&${query}`, { headers: auth });
+  const res = await fetch(`${audit.url}/v1/audit/events?tenant=acme&${query}`, { headers: auth() });
   expect(res.status).toBe(200);
   return EventsPage.parse(await res.json());
 }
@@ -74,14 +81,14 @@ describe('audit service API', () => {
       service: 'audit',
       tenant: 'acme',
       target: '/v1/audit/events',
-      principal: expect.stringMatching(/^audit-token:/),
+      principal: 'acme/sec-team',
     });
     const denied = await fetch(`${audit.url}/v1/audit/events?tenant=acme`);
     expect(denied.status).toBe(401);
     await denied.text();
     await eventually(async () => (await events('kind=authentication')).events.length === 1);
 
-    const verify = await fetch(`${audit.url}/v1/audit/verify?tenant=acme`, { headers: auth });
+    const verify = await fetch(`${audit.url}/v1/audit/verify?tenant=acme`, { headers: auth() });
     const report = VerifyAnswer.parse(await verify.json());
     expect(verify.status).toBe(200);
     expect(report).toMatchObject({ ok: true, findings: [], publicKey: audit.publicKeyPem });

@@ -28,13 +28,15 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const c of clients) c.close();
-  await api.app.close();
+  await api.close();
   await cleanup(nc, iso);
   await nc.drain();
 });
 
+/** Opens a tail as the auditor of the query's tenant. */
 async function tail(query: string, headers: Record<string, string> = {}): Promise<SseClient> {
-  const client = await openSse(`${base}/v1/audit/tail?${query}`, headers);
+  const tenant = new URLSearchParams(query).get('tenant') ?? '';
+  const client = await openSse(`${base}/v1/audit/tail?${query}`, { ...api.auditor(tenant), ...headers });
   clients.push(client);
   return client;
 }
@@ -73,14 +75,16 @@ describe('GET /v1/audit/tail', () => {
     ];
     expect(ids).toEqual(missed.map((e) => e.id));
     again.close();
-    const bad = await fetch(`${base}/v1/audit/tail?tenant=resume`, { headers: { 'last-event-id': 'abc' } });
+    const bad = await fetch(`${base}/v1/audit/tail?tenant=resume`, {
+      headers: { ...api.auditor('resume'), 'last-event-id': 'abc' },
+    });
     expect(bad.status).toBe(400);
     await bad.text();
   });
 
   it('bounds the tails open at once with a 503', async () => {
     const open = [await tail('tenant=acme'), await tail('tenant=acme'), await tail('tenant=acme')];
-    const refused = await fetch(`${base}/v1/audit/tail?tenant=acme`);
+    const refused = await fetch(`${base}/v1/audit/tail?tenant=acme`, { headers: api.auditor('acme') });
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('10');
     await refused.text();
@@ -89,7 +93,7 @@ describe('GET /v1/audit/tail', () => {
     const end = Date.now() + 5_000;
     let status = 0;
     while (Date.now() < end && status !== 200) {
-      const probe = await openSse(`${base}/v1/audit/tail?tenant=acme`);
+      const probe = await openSse(`${base}/v1/audit/tail?tenant=acme`, api.auditor('acme'));
       status = probe.status;
       probe.close();
       if (status !== 200) await new Promise((r) => setTimeout(r, 50));
@@ -100,11 +104,12 @@ describe('GET /v1/audit/tail', () => {
   it('ends open tails when the app closes', async () => {
     const own = await apiUnderTest(nc, iso, { keepAliveMs: 60_000 });
     const url = await own.app.listen({ host: '127.0.0.1', port: 0 });
-    const client = await openSse(`${url}/v1/audit/tail?tenant=acme`);
+    const client = await openSse(`${url}/v1/audit/tail?tenant=acme`, own.auditor('acme'));
     clients.push(client);
     expect(client.status).toBe(200);
     const started = Date.now();
     await own.app.close();
     expect(Date.now() - started).toBeLessThan(2_000);
+    await own.close();
   });
 });

@@ -13,7 +13,7 @@ import type { AuditConfig } from '../src/config';
 export interface Isolated {
   id: string;
   archive: Required<
-    Pick<JsAuditArchiveOptions, 'stream' | 'subjectPrefix' | 'idBucket' | 'headBucket' | 'checkpointBucket'>
+    Pick<JsAuditArchiveOptions, 'stream' | 'subjectPrefix' | 'headBucket' | 'checkpointBucket'>
   >;
   /** Audit events of this test are published on `<auditPrefix>.<tenant>.<kind>`. */
   auditPrefix: string;
@@ -29,7 +29,6 @@ export function isolate(): Isolated {
     archive: {
       stream: `MG_TEST_ARCHIVE_${id}`,
       subjectPrefix: `mgtest.archive.${id}`,
-      idBucket: `mg_test_ids_${id}`,
       headBucket: `mg_test_heads_${id}`,
       checkpointBucket: `mg_test_cps_${id}`,
     },
@@ -48,6 +47,6 @@ export async function cleanup(nc: NatsConnection, iso: Isolated): Promise<void> 
   for (const s of [iso.archive.stream, iso.config.stream.name, iso.config.deadLetter.stream])
     await jsm.streams.delete(s).catch(() => false);
   const kvm = new Kvm(nc);
-  for (const b of [iso.archive.idBucket, iso.archive.headBucket, iso.archive.checkpointBucket])
+  for (const b of [iso.archive.headBucket, iso.archive.checkpointBucket])
     await (await kvm.open(b)).destroy().catch(() => false);
 }

@@ -5,11 +5,12 @@
  * is completed; invalid events go to the dead letter; probes and metrics answer.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { DiscardPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Bus } from '@meshgate/bus';
 import type { AuditEvent } from '@meshgate/contracts';
@@ -159,6 +160,35 @@ describe('audit service', () => {
     await publish(iso, [orphans[2]!, orphans[0]!]);
     await expectChain(archive, 'acme', [...orphans, ...later]);
     for (const [i, o] of orphans.entries()) expect((await archive.getById(o.id))?.link).toEqual(links[i]);
+  });
+
+  it('reports failing archive writes in /readyz and metrics, and archives everything once they work', async () => {
+    const iso = isolate();
+    isolated.push(iso);
+    const h = await startService(iso);
+    const jsm = await jetstreamManager(nc);
+    const full = await jsm.streams.info(iso.archive.stream);
+    // A full store: the archive stream holds one message (of another tenant) and takes no more.
+    await jetstream(nc).publish(`${iso.archive.subjectPrefix}.filler.${randomUUID()}`, '{}');
+    await jsm.streams.update(iso.archive.stream, { ...full.config, max_msgs: 1, discard: DiscardPolicy.New });
+    const events = Array.from({ length: 5 }, (_, n) => responseSent('acme', n));
+    await publish(iso, events);
+    let problem = '';
+    await eventually(async () => {
+      const ready = await fetch(`${h.url}/readyz`);
+      problem = ready.status === 503 ? await ready.text() : '';
+      return problem.includes('archive writes fail since');
+    });
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(Number(/meshgate_audit_archive_errors_total (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(0);
+    await jsm.streams.update(iso.archive.stream, {
+      ...full.config,
+      max_msgs: -1,
+      discard: DiscardPolicy.Old,
+    });
+    const archive = await JsAuditArchive.open(nc, iso.archive);
+    await expectChain(archive, 'acme', events);
+    await eventually(async () => (await fetch(`${h.url}/readyz`)).status === 200);
   });
 
   it('sends invalid events to the dead letter and goes on archiving', async () => {

@@ -61,6 +61,7 @@ describe('verifyTenant', () => {
       checked: 6,
       headSeq: 6,
       checkpoints: 1,
+      firstSeq: 1,
       findings: [],
     });
     expect(await verifyTenant(archive, 'nobody', key.publicKey)).toMatchObject({ ok: true, checked: 0 });
@@ -96,13 +97,34 @@ describe('verifyTenant', () => {
     ]);
   });
 
+  it('lets retention expire the oldest records, unless a checkpoint proves them too young', async () => {
+    for (const seq of [1, 2, 3, 4])
+      await jsm.streams.deleteMessage(iso.archive.stream, (await streamSeqOf(seq)).seq);
+    const kept = await verifyTenant(archive, 'acme', key.publicKey);
+    expect(kept.findings.map((f) => [f.seq, f.problem])).toEqual([1, 2, 3, 4].map((n) => [n, 'removed']));
+    // The checkpoint at seq 3 was signed just now: with a day's retention, records 4.. cannot have expired.
+    const day = 86_400_000;
+    const young = await verifyTenant(archive, 'acme', key.publicKey, { retentionMs: day });
+    expect(young).toMatchObject({
+      ok: false,
+      firstSeq: 5,
+      findings: [{ seq: 4, eventId: null, problem: 'removed' }],
+    });
+    // Two days on, the checkpoint is older than the retention: the prefix expired, the rest verifies.
+    const later = await verifyTenant(archive, 'acme', key.publicKey, {
+      retentionMs: day,
+      now: () => Date.now() + 2 * day,
+    });
+    expect(later).toMatchObject({ ok: true, firstSeq: 5, checked: 2, headSeq: 6, findings: [] });
+  });
+
   it('finds an inserted record', async () => {
     const genuine = JSON.parse((await streamSeqOf(3)).string()) as { link: { prevHash: string } };
     const forged = responseSent('acme', 42);
     const link = { seq: 3, prevHash: genuine.link.prevHash, hash: '' };
     link.hash = linkHash(link.prevHash, forged);
     await jetstream(nc).publish(
-      `${iso.archive.subjectPrefix}.acme`,
+      `${iso.archive.subjectPrefix}.acme.${forged.id}`,
       JSON.stringify({ v: 1, event: forged, link }),
     );
     const report = await verifyTenant(archive, 'acme', key.publicKey);

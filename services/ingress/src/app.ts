@@ -1,7 +1,8 @@
 /**
  * The Fastify application of one ingress instance: hardened server options, the raw body parser (the MCP
  * routes parse JSON themselves to answer with JSON-RPC errors), the MCP routes on `/mcp` and
- * `/servers/:name/mcp`, the operational routes, metrics per request, and the two error shapes.
+ * `/servers/:name/mcp`, the operational routes, the API keys admin API (`/admin/v1/keys`, a libs/auth plugin
+ * with its own JSON parser and problem details), metrics per request, and the two error shapes.
  */
 import Fastify, {
   LogController,
@@ -12,6 +13,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { STATUS_CODES } from 'node:http';
+import { adminKeysApi } from '@meshgate/auth';
 import { ErrorCodes, errorResponse } from '@meshgate/contracts';
 import type { IngressContext } from './context';
 import { registerHealthRoutes } from './health-routes';
@@ -81,6 +83,7 @@ export function buildApp(ctx: IngressContext): FastifyInstance {
     });
   }
   registerHealthRoutes(app, ctx);
+  void app.register(adminKeysApi, { store: ctx.keys.store, verifier: ctx.keys.verifier });
 
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, 404, 'Not Found', `no route for ${request.method} ${request.url.slice(0, 200)}`),

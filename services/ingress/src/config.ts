@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { AuditMode } from '@meshgate/audit';
 import { CommonEnv, newInstanceId, parseEnv } from '@meshgate/config';
+import { Buckets } from '@meshgate/contracts';
 
 const MiB = 1024 * 1024;
 
@@ -81,6 +82,8 @@ export const IngressConfig = z.object({
     spoolDir: z.string(),
     spoolMaxBytes: z.number().int(),
   }),
+  /** The KV bucket of API keys behind the admin API `/admin/v1/keys` (a field so tests can isolate it). */
+  apiKeysBucket: z.string(),
 });
 export type IngressConfig = z.infer<typeof IngressConfig>;
 
@@ -114,5 +117,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): IngressConfig 
       spoolDir: e.MESHGATE_AUDIT_SPOOL_DIR,
       spoolMaxBytes: e.MESHGATE_AUDIT_SPOOL_MAX_BYTES,
     },
+    apiKeysBucket: Buckets.apiKeys,
   };
 }

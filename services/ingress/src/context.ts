@@ -2,6 +2,7 @@
  * What the route handlers of one ingress instance share: configuration and the adapters built once by
  * `start()`. A plain object, no container.
  */
+import type { ApiKeyStore, ApiKeyVerifier } from '@meshgate/auth';
 import type { Bus } from '@meshgate/bus';
 import type { Logger } from '@meshgate/config';
 import type { AuditTrail } from './audit-trail';
@@ -26,6 +27,8 @@ export interface IngressContext {
   metrics: IngressMetrics;
   /** The audit trail: request-received and response-sent of every answered request. */
   audit: AuditTrail;
+  /** API keys, for the admin API `/admin/v1/keys` (the MCP routes do not authenticate yet). */
+  keys: { store: ApiKeyStore; verifier: ApiKeyVerifier };
   /** Calls in flight on this replica by `pendingKey`, each ending itself when the agent cancels it. */
   inflight: Map<string, () => void>;
 }

@@ -1,10 +1,12 @@
 /**
- * `start(config)`: connects to NATS, opens the session bucket and the event log, subscribes this replica's
- * stream wildcard, and serves HTTP. `stop()` is idempotent and graceful: GET streams end (agents reconnect
- * elsewhere), calls in flight get up to a grace period to finish, then Fastify closes and NATS drains.
+ * `start(config)`: connects to NATS, opens the session bucket, the event log and the API keys (store and
+ * watch-fed verifier, for the admin API), subscribes this replica's stream wildcard, and serves HTTP.
+ * `stop()` is idempotent and graceful: GET streams end (agents reconnect elsewhere), calls in flight get
+ * up to a grace period to finish, then Fastify closes and NATS drains.
  */
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { ApiKeyStore, ApiKeyVerifier } from '@meshgate/auth';
 import { Bus } from '@meshgate/bus';
 import { createLogger } from '@meshgate/config';
 import { buildApp } from './app';
@@ -42,6 +44,7 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
   let app: FastifyInstance | undefined;
   let liveness: RouterLiveness | undefined;
   let audit: AuditTrail | undefined;
+  let verifier: ApiKeyVerifier | undefined;
   const streams = new StreamRegistry(config.maxStreams, config.maxStreamsPerSession);
   try {
     const store = await openSessionStore(bus, { ttlS: config.sessionTtlS, logger });
@@ -53,6 +56,15 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
       maxAgeS: config.eventsMaxAgeS,
       maxPerStream: config.eventsMaxPerStream,
       maxBytes: config.eventsMaxBytes,
+    });
+    const keyStore = await ApiKeyStore.open(bus.nc, {
+      bucket: config.apiKeysBucket,
+      onCorrupt: (keyId, reason) => logger.warn({ keyId, reason }, 'skipped an unreadable API key record'),
+    });
+    verifier = await ApiKeyVerifier.start(bus.nc, {
+      bucket: config.apiKeysBucket,
+      onCorrupt: (keyId, reason) => logger.warn({ keyId, reason }, 'skipped an unreadable API key record'),
+      onError: (err) => logger.error({ err }, 'the API key watch failed; every key is refused'),
     });
     dispatcher = startStreamDispatcher(bus, config.instanceId, logger);
     store.onEnded((sessionId) => streams.closeSession(sessionId));
@@ -71,6 +83,7 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
         () => trail.status(),
       ),
       audit: trail,
+      keys: { store: keyStore, verifier },
       inflight: new Map(),
     };
     app = buildApp(ctx);
@@ -80,6 +93,7 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
     liveness?.stop();
     dispatcher?.stop();
     sessions?.stop();
+    await verifier?.stop();
     await audit?.stop();
     await bus.close();
     throw err;
@@ -101,6 +115,7 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
     liveness?.stop();
     dispatcher?.stop();
     sessions?.stop();
+    await verifier?.stop();
     // After the last answer: its response-sent is published, and what is not acknowledged is spooled.
     await audit?.stop();
     await bus.close();

@@ -16,7 +16,7 @@ export const DefaultAuditUrl = 'http://127.0.0.1:8082';
 
 interface AuditTarget {
   auditUrl: string;
-  token?: string;
+  apiKey?: string;
 }
 
 /** One parsed `meshgate audit` invocation. */
@@ -38,7 +38,7 @@ const Filter = {
 } as const;
 const Flags = {
   'audit-url': { type: 'string' },
-  token: { type: 'string' },
+  'api-key': { type: 'string' },
   json: { type: 'boolean' },
   ...Object.fromEntries(Object.keys(Filter).map((name) => [name, { type: 'string' }])),
 } as const;
@@ -108,15 +108,15 @@ function auditTarget(
       `${flag === undefined ? 'MESHGATE_AUDIT_URL' : '--audit-url'} must be an http(s) URL, got "${raw}"`,
     );
   }
-  const token = (values['token'] as string | undefined) ?? env['MESHGATE_AUDIT_TOKEN'];
-  return { auditUrl: raw.replace(/\/+$/, ''), ...(token !== undefined && token !== '' ? { token } : {}) };
+  const apiKey = (values['api-key'] as string | undefined) ?? env['MESHGATE_API_KEY'];
+  return { auditUrl: raw.replace(/\/+$/, ''), ...(apiKey !== undefined && apiKey !== '' ? { apiKey } : {}) };
 }
 
 /** Runs one `audit` command; returns the exit code. API failures are thrown to the caller. */
 export async function runAudit(cmd: AuditCommand, io: Io, signal?: AbortSignal): Promise<number> {
   const api = new ApiClient({
     baseUrl: cmd.auditUrl,
-    ...(cmd.token !== undefined ? { token: cmd.token } : {}),
+    ...(cmd.apiKey !== undefined ? { apiKey: cmd.apiKey } : {}),
   });
   switch (cmd.kind) {
     case 'audit-query': {

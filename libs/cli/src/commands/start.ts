@@ -1,6 +1,7 @@
 /**
- * `meshgate start`: the whole gateway on one machine. Makes NATS answer, starts every service of the
- * Services list in order (each waits for the previous one to be ready), prints where agents connect, and
+ * `meshgate start`: the whole gateway on one machine. Makes NATS answer, makes sure an admin API key exists
+ * (MESHGATE_API_KEY, or one created on the first run), starts every service of the Services list in order
+ * (each waits for the previous one to be ready), prints where agents connect and a created key, and
  * supervises: Ctrl-C / SIGTERM / SIGHUP stop everything in reverse order (exit 0); a service that dies is
  * reported with its exit status and everything stops (exit 1). Restarting is an orchestrator's job.
  */
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Bus } from '@meshgate/bus';
 import { ApiClient } from '../api-client';
 import type { Io } from '../io';
+import { bootstrapAdminKey, type AdminKeyNotice } from '../start/admin-key';
 import { readyBanner } from '../start/banner';
 import { describeExit, startChild } from '../start/child';
 import { formatLogLine } from '../start/log-format';
@@ -55,6 +57,7 @@ export async function runStart(opts: StartOptions): Promise<number> {
       );
     else say(`servers file: ${config.configPath}`);
     bus = await Bus.connect({ url: config.natsUrl, name: 'meshgate-cli' });
+    const adminKey = await bootstrapAdminKey(bus.nc, config.apiKey);
     for (const spec of Services) {
       if (supervisor.stopSignal !== null) break;
       const child = startChild({
@@ -75,7 +78,7 @@ export async function runStart(opts: StartOptions): Promise<number> {
     }
     await bus.close();
     if (supervisor.stopSignal === null) {
-      opts.io.out(await banner(ctx));
+      opts.io.out(await banner(ctx, adminKey));
       const death = await supervisor.nextDeath();
       if (death !== null && supervisor.stopSignal === null) {
         failed = true;
@@ -115,7 +118,7 @@ async function checkPorts(ctx: ServiceContext): Promise<void> {
   }
 }
 
-async function banner(ctx: ServiceContext): Promise<string> {
+async function banner(ctx: ServiceContext, adminKey: AdminKeyNotice): Promise<string> {
   const registryUrl = baseUrl(ctx.config.registry);
   let servers: Parameters<typeof readyBanner>[0]['servers'] = null;
   try {
@@ -128,5 +131,5 @@ async function banner(ctx: ServiceContext): Promise<string> {
   } catch {
     servers = null;
   }
-  return readyBanner({ ingressUrl: baseUrl(ctx.config.ingress), registryUrl, servers });
+  return readyBanner({ ingressUrl: baseUrl(ctx.config.ingress), registryUrl, servers, adminKey });
 }

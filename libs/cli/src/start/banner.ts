@@ -1,7 +1,9 @@
 /**
  * What `meshgate start` prints once everything is ready: where agents connect, a client configuration to
- * paste, and how to look around with the MCP Inspector. Pure text, so it is tested as it reads.
+ * paste, the admin API key (its text only when it was just created: shown once), and how to look around
+ * with the MCP Inspector. Pure text, so it is tested as it reads.
  */
+import type { AdminKeyNotice } from './admin-key';
 
 export interface BannerInput {
   /** Base URL of ingress as a client on this machine reaches it. */
@@ -9,6 +11,7 @@ export interface BannerInput {
   registryUrl: string;
   /** Upstream servers known to the registry, or null when they could not be listed. */
   servers: Array<{ name: string; transport: string; enabled: boolean }> | null;
+  adminKey: AdminKeyNotice;
 }
 
 /** The MCP client configuration (desktop-client `mcpServers` format) that connects to `mcpUrl`. */
@@ -32,6 +35,8 @@ export function readyBanner(input: BannerInput): string {
     'Client configuration to paste (Streamable HTTP):',
     `  ${clientConfig(mcpUrl)}`,
     '',
+    ...adminKeyLines(input.adminKey),
+    '',
     'Look around with the MCP Inspector (needs Node 22 or newer):',
     `  npx @modelcontextprotocol/inspector --transport http --server-url ${mcpUrl}`,
     '',
@@ -50,4 +55,21 @@ function serverLines(input: BannerInput): string[] {
   }
   const names = input.servers.map((s) => `${s.name} (${s.transport}${s.enabled ? '' : ', disabled'})`);
   return [`  Upstream servers: ${names.join(', ')}`];
+}
+
+function adminKeyLines(notice: AdminKeyNotice): string[] {
+  switch (notice.kind) {
+    case 'created':
+      return [
+        `admin API key (shown once): ${notice.apiKey}`,
+        '  Keep it secret and safe: only its digest is stored. Use it with "meshgate keys ..." (--api-key or',
+        '  MESHGATE_API_KEY); it is a platform-admin of every tenant.',
+      ];
+    case 'from-env':
+      return ['admin API key: the one in MESHGATE_API_KEY (platform-admin).'];
+    case 'existing':
+      return [
+        'admin API key: created on an earlier run and shown then. Set MESHGATE_API_KEY to it for "meshgate keys".',
+      ];
+  }
 }

@@ -1,10 +1,12 @@
 /**
  * What `meshgate start` needs to know, as a pure function of the environment and the working directory:
  * where NATS is (and whether it is ours to start), where registry, audit and ingress listen, which servers
- * file the registry reads, and where the gateway keeps its local state (audit signing key, audit spools).
+ * file the registry reads, where the gateway keeps its local state (audit signing key, audit spools), and
+ * the admin API key to record when one is given.
  */
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { parseApiKey } from '@meshgate/auth';
 import { CommonEnv, ConfigError, parseEnv } from '@meshgate/config';
 
 const Port = z.coerce.number().int().min(1).max(65_535);
@@ -22,6 +24,14 @@ export const StartEnv = z.object({
   MESHGATE_CONFIG: z.string().min(1).default('./meshgate.yaml'),
   /** Local state: the audit signing key (`audit/`) and the audit spools of router and ingress (`spool/`). */
   MESHGATE_STATE_DIR: z.string().min(1).default('./.meshgate'),
+  /** The admin key to record instead of creating one; checked here so that a typo fails before anything starts. */
+  MESHGATE_API_KEY: z
+    .string()
+    .refine(
+      (key) => key === '' || parseApiKey(key) !== null,
+      'is not a Meshgate API key (mgk_<16 hex digits>_<43 base64url characters>); unset it to have one created',
+    )
+    .optional(),
 });
 export type StartEnv = z.infer<typeof StartEnv>;
 
@@ -48,6 +58,8 @@ export interface StartConfig {
   configPath: string;
   /** Absolute path of the local state directory, resolved the same way. */
   stateDir: string;
+  /** MESHGATE_API_KEY: the admin key to record instead of creating one. */
+  apiKey?: string;
 }
 
 const LocalHosts = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -79,6 +91,7 @@ export function startConfig(env: NodeJS.ProcessEnv, cwd: string): StartConfig {
     stateDir: isAbsolute(vars.MESHGATE_STATE_DIR)
       ? vars.MESHGATE_STATE_DIR
       : resolve(cwd, vars.MESHGATE_STATE_DIR),
+    ...(vars.MESHGATE_API_KEY ? { apiKey: vars.MESHGATE_API_KEY } : {}),
   };
 }
 
