@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { natsServerBinary } from '@meshgate/testing';
 
 /** The repository root, where service launchers run. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -214,4 +215,33 @@ export function commandLine(pid: number): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * A nats-server with JetStream on a fixed loopback port and store directory, so that a test can stop it and
+ * start it again in place (same port, same streams). Its log goes to the output tail like any process's.
+ */
+export function spawnNatsServer(port: number, storeDir: string, label = 'nats'): ManagedProcess {
+  return spawnProcess({
+    name: label,
+    command: natsServerBinary(),
+    args: ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir],
+    cwd: REPO_ROOT,
+    env: {},
+  });
+}
+
+/**
+ * Runs the audit service's real launcher (`services/audit/src/main.ts`) from the repository root. Its API's
+ * spool defaults to one of the test's own, as for {@link spawnService}; give `MESHGATE_AUDIT_DATA_DIR` (the
+ * signing key) so that a restarted replica signs with the key of its predecessor.
+ */
+export function spawnAuditService(env: Record<string, string>, label = 'audit'): ManagedProcess {
+  return spawnProcess({
+    name: label,
+    command: process.execPath,
+    args: ['--import', 'tsx', 'services/audit/src/main.ts'],
+    cwd: REPO_ROOT,
+    env: { MESHGATE_AUDIT_SPOOL_DIR: join(spoolRoot, label), ...env },
+  });
 }

@@ -63,7 +63,19 @@ export function throwIfServiceError(msg: Msg, what: string): void {
 }
 
 export class Bus {
-  private constructor(readonly nc: NatsConnection) {}
+  /** Rejecters of the requests in flight: a lost connection fails them at once (their replies are lost too). */
+  private readonly inFlight = new Set<(err: BusError) => void>();
+
+  private constructor(readonly nc: NatsConnection) {
+    void (async () => {
+      for await (const status of nc.status()) {
+        if (status.type !== 'disconnect') continue;
+        const lost = new BusError(503, 'the NATS connection was lost while the request was in flight');
+        for (const reject of this.inFlight) reject(lost);
+        this.inFlight.clear();
+      }
+    })();
+  }
 
   static async connect(opts: BusOptions): Promise<Bus> {
     const nc = await connect({
@@ -100,10 +112,17 @@ export class Bus {
     const timeout = Math.max(1, deadline - Date.now());
     const ctx: CallContext = { deadline, traceparent: opts.traceparent ?? newTraceparent() };
     let msg: Msg;
+    let reject: ((err: BusError) => void) | undefined;
     try {
-      msg = await this.nc.request(subject, data, { timeout, headers: contextHeaders(ctx, hdrs) });
+      const lost = new Promise<never>((_, r) => this.inFlight.add((reject = r)));
+      msg = await Promise.race([
+        this.nc.request(subject, data, { timeout, headers: contextHeaders(ctx, hdrs) }),
+        lost,
+      ]);
     } catch (err) {
       throw mapRequestError(err, subject);
+    } finally {
+      if (reject) this.inFlight.delete(reject);
     }
     throwIfServiceError(msg, subject);
     return msg;

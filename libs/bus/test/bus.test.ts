@@ -6,6 +6,7 @@ import { serve, type RunningService } from '../src/service';
 import { BusError, CallerFault, SystemFault, sanitizeDescription } from '../src/errors';
 import { DeadlineHeader, childTraceparent, newTraceparent, readContext } from '../src/context';
 import { headers } from '@nats-io/nats-core';
+import { spawnNats } from '@meshgate/testing';
 
 /** Resolves with the BusError a request rejects with; fails the test if it resolves. */
 async function failure(p: Promise<unknown>): Promise<BusError> {
@@ -31,7 +32,12 @@ describe('bus over a real NATS', () => {
     bus = await Bus.connect({ url: process.env['NATS_URL']!, name: 'bus-test' });
     svc = await serve(
       bus,
-      { name: 'meshgate-bus-test', version: '0.1.0', description: 'bus test', onError: (e) => faults.push(e) },
+      {
+        name: 'meshgate-bus-test',
+        version: '0.1.0',
+        description: 'bus test',
+        onError: (e) => faults.push(e),
+      },
       [
         {
           name: 'echo',
@@ -73,7 +79,10 @@ describe('bus over a real NATS', () => {
 
   it('round-trips a validated payload with deadline and trace context', async () => {
     const tp = newTraceparent();
-    const reply = await bus.request(`${base}.echo`, { text: 'hi' }, EchoReply, { timeoutMs: 2_000, traceparent: tp });
+    const reply = await bus.request(`${base}.echo`, { text: 'hi' }, EchoReply, {
+      timeoutMs: 2_000,
+      traceparent: tp,
+    });
     expect(reply.text).toBe('hi');
     expect(reply.traceparent).toBe(tp);
     expect(reply.deadlineLeftMs).toBeGreaterThan(1_000);
@@ -119,7 +128,13 @@ describe('bus over a real NATS', () => {
     for await (const info of await client.info('meshgate-bus-test')) infos.push(info);
     expect(infos.length).toBeGreaterThanOrEqual(1);
     const eps = infos[0]!.endpoints.map((e) => [e.name, e.queue_group]);
-    expect(eps).toEqual(expect.arrayContaining([['echo', 'q'], ['fail', 'q'], ['slow', 'q']]));
+    expect(eps).toEqual(
+      expect.arrayContaining([
+        ['echo', 'q'],
+        ['fail', 'q'],
+        ['slow', 'q'],
+      ]),
+    );
   });
 });
 
@@ -146,5 +161,29 @@ describe('call context', () => {
     expect(sanitizeDescription('a\r\nb\tc')).toBe('a b c');
     expect(sanitizeDescription('x'.repeat(500)).length).toBeLessThanOrEqual(200);
     expect(sanitizeDescription('é')).toBe('?');
+  });
+});
+
+describe('a lost connection', () => {
+  it('fails the requests in flight at once instead of leaving them to their deadline', async () => {
+    const nats = await spawnNats();
+    const bus = await Bus.connect({ url: nats.url, name: 'bus-lost-test' });
+    try {
+      // A responder that takes the request and never answers.
+      const silent = bus.nc.subscribe('mg.v1.test.silent');
+      await bus.nc.flush();
+      const started = Date.now();
+      const pending = failure(bus.request('mg.v1.test.silent', {}, z.object({}), { timeoutMs: 60_000 }));
+      await new Promise((r) => setTimeout(r, 100));
+      await nats.stop();
+      const err = await pending;
+      expect(err.code).toBe(503);
+      expect(err.message).toMatch(/connection was lost/);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      silent.unsubscribe();
+    } finally {
+      await bus.nc.close();
+      await nats.stop();
+    }
   });
 });

@@ -8,11 +8,14 @@ import { ArchiveRecord } from './audit-archive';
 
 /**
  * A position in the stream: `pos` is the next stream sequence to read and `maxSeq` the largest chain seq
- * among the records before it, so a read of seqs above `maxSeq` may start at `pos`.
+ * among the records before it, so a read of seqs above `maxSeq` may start at `pos`; `maxSeqPos` is where
+ * the first record of `maxSeq` is, so a read from `maxSeq` itself (a page that re-reads its cut last seq)
+ * may start there.
  */
 export interface ScanHint {
   pos: number;
   maxSeq: number;
+  maxSeqPos: number;
 }
 
 /** Where a scan stopped; `exhausted` when no message was left on the subject. */
@@ -22,7 +25,10 @@ const decoder = new TextDecoder();
 
 /** The hint when it is valid for reading from `fromSeq`, else the beginning of the stream. */
 export function readHint(hint: ScanHint | undefined, fromSeq: number): ScanHint {
-  return hint && fromSeq > hint.maxSeq ? { pos: hint.pos, maxSeq: hint.maxSeq } : { pos: 1, maxSeq: 0 };
+  if (hint && fromSeq > hint.maxSeq) return { ...hint };
+  if (hint && fromSeq === hint.maxSeq && hint.maxSeq > 0)
+    return { pos: hint.maxSeqPos, maxSeq: hint.maxSeq - 1, maxSeqPos: hint.maxSeqPos };
+  return { pos: 1, maxSeq: 0, maxSeqPos: 1 };
 }
 
 /** Decodes one stored record; null (reported through `onCorrupt`) when it is not a v1 archive record. */
@@ -56,16 +62,19 @@ export async function scanFrom(
   visit: (record: ArchiveRecord) => boolean,
   onCorrupt?: (streamSeq: number, reason: string) => void,
 ): Promise<ScanEnd> {
-  let { pos, maxSeq } = start;
+  let { pos, maxSeq, maxSeqPos } = start;
   for (;;) {
     // `next_by_subj` is in the server's message-get API but missing from the client's MsgRequest type.
     const query = { seq: pos, next_by_subj: subject } as unknown as { seq: number };
     const msg = await jsm.streams.getMessage(stream, query);
-    if (!msg) return { pos, maxSeq, exhausted: true };
+    if (!msg) return { pos, maxSeq, maxSeqPos, exhausted: true };
     pos = msg.seq + 1;
     const record = decodeRecord(msg, onCorrupt);
     if (!record) continue;
-    maxSeq = Math.max(maxSeq, record.link.seq);
-    if (!visit(record)) return { pos, maxSeq, exhausted: false };
+    if (record.link.seq > maxSeq) {
+      maxSeq = record.link.seq;
+      maxSeqPos = msg.seq;
+    }
+    if (!visit(record)) return { pos, maxSeq, maxSeqPos, exhausted: false };
   }
 }

@@ -201,7 +201,7 @@ export class JsAuditArchive implements AuditArchive {
       this.jsm,
       this.stream,
       subject,
-      { pos: start, maxSeq: 0 },
+      { pos: start, maxSeq: 0, maxSeqPos: start },
       (record) => {
         scanned++;
         if (matchesAuditQuery(record.event, filters)) records.push(record);

@@ -37,7 +37,7 @@ export type ArchiveOutcome =
 export interface ArchiverOptions {
   /** Attempts per batch before the events still open are answered `waiting` (the caller redelivers). */
   maxAttempts?: number;
-  /** Pause between attempts blocked by a claim in progress, in ms. */
+  /** First pause between attempts blocked by a claim in progress, in ms (doubling up to 100 ms). */
   waitMs?: number;
 }
 
@@ -47,6 +47,8 @@ interface KnownHead {
   settled: boolean;
 }
 
+/** The longest pause between two looks at a claim in progress. */
+const MAX_WAIT_MS = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Archives batches of events; safe to run in several replicas at once, and to repeat any event. */
@@ -81,7 +83,7 @@ export class Archiver {
       if (!first.has(e.id)) first.set(e.id, i);
     });
     let open = [...first.values()];
-    const maxAttempts = this.opts.maxAttempts ?? 200;
+    const maxAttempts = this.opts.maxAttempts ?? 40;
     for (let attempt = 0; attempt < maxAttempts && open.length > 0; attempt++) {
       const lookUp = attempt === 0 ? open.filter((i) => fresh[i] !== true) : open;
       const known =
@@ -101,7 +103,8 @@ export class Archiver {
       if (current && !current.settled) {
         open = await this.completeClaim(current, events, open, outcomes);
         if (!(await this.claimSettled(tenant, current))) {
-          await sleep(this.opts.waitMs ?? 5);
+          // Backing off: the claim's writer is busy or dead (then its events come back after the ack wait).
+          await sleep(Math.min(MAX_WAIT_MS, (this.opts.waitMs ?? 5) * 2 ** Math.min(attempt, 10)));
           continue;
         }
         if (open.length === 0) break;

@@ -32,6 +32,8 @@ export interface ArchiverConsumerOptions {
   onDuplicate: () => void;
   onDeadLetter: (reason: string, subject: string) => void;
   onError: (err: unknown) => void;
+  /** Told when the pull is started afresh (a reconnect, missed heartbeats). */
+  onRestart?: (reason: string) => void;
 }
 
 /** A running consumer. */
@@ -73,6 +75,35 @@ async function createAuditStreamIfMissing(jsm: JetStreamManager, spec: AuditConf
       duplicate_window: nanos(10 * 60_000),
     });
   });
+}
+
+/**
+ * Closes `messages` (so the pull loop starts a new consume) when the connection was re-established or the
+ * server stopped answering the pull: its outstanding pull requests may have died with a restarted server.
+ */
+async function restartWhenLost(
+  nc: NatsConnection,
+  messages: ConsumerMessages,
+  onRestart: (reason: string) => void,
+): Promise<void> {
+  const restart = (reason: string) => {
+    onRestart(reason);
+    void messages.close().catch(() => undefined);
+  };
+  const closed = messages.closed().then(() => undefined);
+  const fromConnection = (async () => {
+    for await (const s of nc.status())
+      if (s.type === 'reconnect') return 'the NATS connection was re-established';
+    return null;
+  })();
+  const fromPull = (async () => {
+    for await (const s of messages.status())
+      if (s.type === 'heartbeats_missed' || s.type === 'consumer_not_found' || s.type === 'stream_not_found')
+        return `the pull reported ${s.type}`;
+    return null;
+  })();
+  const reason = await Promise.race([closed, fromConnection, fromPull]);
+  if (reason) restart(reason);
 }
 
 /**
@@ -178,8 +209,15 @@ export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Prom
     while (!stopped) {
       try {
         const consumer = await js.consumers.get(config.stream.name, config.consumer.durable);
-        messages = await consumer.consume({ max_messages: Math.min(config.consumer.maxAckPending, 256) });
-        for await (const m of messages) {
+        const current = await consumer.consume({
+          max_messages: Math.min(config.consumer.maxAckPending, 256),
+        });
+        messages = current;
+        // A pull outstanding when the server restarted is gone with it: start pulling afresh.
+        void restartWhenLost(nc, current, (reason) =>
+          opts.onError(new Error(`audit consumer restarted: ${reason}`)),
+        );
+        for await (const m of current) {
           const task = dispatch(m);
           inflight.add(task);
           void task.finally(() => inflight.delete(task));

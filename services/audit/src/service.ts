@@ -91,6 +91,7 @@ export async function start(config: AuditConfig): Promise<AuditHandle> {
         };
         log.error({ err }, 'archiving failed; the event will be redelivered');
       },
+      onRestart: (reason) => log.warn({ reason }, 'the audit consumer pulls afresh'),
     });
     lag = () => consumer.lag();
     const endpoint = await serveAudit(bus, archive, key, {

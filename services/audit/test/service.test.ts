@@ -19,6 +19,7 @@ import { nextLink } from '../src/chain';
 import { loadConfig, type AuditConfig } from '../src/config';
 import { start, type AuditHandle } from '../src/service';
 import { AuditVerifyReply, AuditVerifySubject } from '../src/verify-endpoint';
+import { spawnNats } from '@meshgate/testing';
 import { responseSent } from './events';
 import { cleanup, isolate, type Isolated } from './nats-fixture';
 
@@ -189,6 +190,48 @@ describe('audit service', () => {
     const archive = await JsAuditArchive.open(nc, iso.archive);
     await expectChain(archive, 'acme', events);
     await eventually(async () => (await fetch(`${h.url}/readyz`)).status === 200);
+  });
+
+  it('pulls again after its NATS server restarts, and archives what was published meanwhile', async () => {
+    const storeDir = mkdtempSync(join(tmpdir(), 'mg-audit-nats-'));
+    let nats = await spawnNats({ storeDir });
+    const iso = isolate();
+    const h = await start({ ...configFor(iso), natsUrl: nats.url });
+    const own = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    try {
+      const publishOwn = (events: AuditEvent[]) =>
+        Promise.all(
+          events.map((e) =>
+            jetstream(own).publish(`${iso.auditPrefix}.${e.tenant}.${e.kind}`, JSON.stringify(e), {
+              msgID: e.id,
+            }),
+          ),
+        );
+      const before = Array.from({ length: 20 }, (_, n) => responseSent('acme', n));
+      await publishOwn(before);
+      const archive = await JsAuditArchive.open(own, iso.archive);
+      await eventually(async () => (await archive.records('acme', 1, 100)).length === 20);
+      await nats.stop();
+      nats = await spawnNats({ port: nats.port, storeDir });
+      const after = Array.from({ length: 20 }, (_, n) => responseSent('acme', 20 + n));
+      await eventually(async () => {
+        try {
+          await publishOwn(after);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      await eventually(async () => (await archive.records('acme', 1, 100)).length === 40, 30_000);
+      expect((await archive.records('acme', 1, 100)).map((r) => r.event.id)).toEqual(
+        [...before, ...after].map((e) => e.id),
+      );
+    } finally {
+      await h.stop();
+      await own.close();
+      await nats.stop();
+      rmSync(storeDir, { recursive: true, force: true });
+    }
   });
 
   it('sends invalid events to the dead letter and goes on archiving', async () => {
