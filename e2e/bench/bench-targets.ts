@@ -2,9 +2,9 @@
  * The systems under test, each started as separate processes the way they run in production: the echo
  * upstream over Streamable HTTP (the direct baseline), mcp-proxy fronting the stdio form of the same
  * upstream, and a Meshgate stack (registry, audit archiver, router, ingress launchers) fronting it over HTTP
- * or stdio. `BENCH_AUDIT=off` runs the stack without its audit trail (no archiver, `MESHGATE_AUDIT=off`), and
- * `BENCH_AUDIT=publish` with the trail published but no archiver, to tell what the request path pays for
- * publishing from what an archiver sharing the machine's cores costs.
+ * or stdio, with its audit trail on (publishers and an archiver), off (no archiver, `MESHGATE_AUDIT=off`), or
+ * published without an archiver (`publish`), to tell what the request path pays for publishing from what an
+ * archiver sharing the machine's cores costs.
  */
 import { Agent } from 'node:http';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -84,13 +84,16 @@ async function waitForCallable(child: BenchChild, endpoint: string, tool: string
  * temporary MESHGATE_CONFIG naming the echo upstream `bench`, and waits for `/readyz` and a working call.
  */
 /** Extra node options for the Meshgate services only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them. */
-const SERVICE_NODE_ARGS = (process.env['BENCH_SERVICE_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg.length > 0);
-/** `BENCH_AUDIT`: `off` (default, as the services default), `on` (trail and archiver) or `publish` (trail, no archiver). */
-const BENCH_AUDIT = process.env['BENCH_AUDIT'] ?? 'off';
-if (!['on', 'publish', 'off'].includes(BENCH_AUDIT)) throw new Error('BENCH_AUDIT must be on, publish or off');
-const AUDIT = BENCH_AUDIT === 'off' ? 'off' : 'on';
+export const SERVICE_NODE_ARGS = (process.env['BENCH_SERVICE_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg.length > 0);
+/** The audit trail of a stack: `on` (publishers and archiver), `publish` (publishers, no archiver) or `off`. */
+export type AuditSetting = 'on' | 'publish' | 'off';
 
-export async function startMeshgate(children: ChildProcesses, natsUrl: string, upstream: UpstreamKind): Promise<RunningTarget> {
+export async function startMeshgate(
+  children: ChildProcesses,
+  natsUrl: string,
+  upstream: UpstreamKind,
+  audit: AuditSetting,
+): Promise<RunningTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'mg-bench-'));
   const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
   process.once('exit', removeDir);
@@ -103,7 +106,7 @@ export async function startMeshgate(children: ChildProcesses, natsUrl: string, u
   try {
     const configFile = join(dir, 'meshgate.yaml');
     writeFileSync(configFile, meshgateConfig(upstream));
-    const common = { NATS_URL: natsUrl, LOG_LEVEL: 'warn', MESHGATE_AUDIT: AUDIT };
+    const common = { NATS_URL: natsUrl, LOG_LEVEL: 'warn', MESHGATE_AUDIT: audit === 'off' ? 'off' : 'on' };
     const launch = (name: string, env: Record<string, string>): BenchChild => {
       const main = join(REPO_ROOT, 'services', name, 'src', 'main.ts');
       if (!existsSync(main)) throw new Error(`meshgate ${name}: ${main} does not exist yet`);
@@ -118,7 +121,7 @@ export async function startMeshgate(children: ChildProcesses, natsUrl: string, u
     const registry = launch('registry', { REGISTRY_PORT: String(registryPort), MESHGATE_CONFIG: configFile });
     // The router must load this run's definition of `bench`, not the one an earlier stack left in the KV bucket.
     await waitForHttp200(registry, `http://127.0.0.1:${registryPort}/readyz`);
-    if (BENCH_AUDIT === 'on') {
+    if (audit === 'on') {
       const auditPort = await freePort();
       const env = { AUDIT_PORT: String(auditPort), MESHGATE_AUDIT_DATA_DIR: join(dir, 'audit') };
       await waitForHttp200(launch('audit', env), `http://127.0.0.1:${auditPort}/readyz`);

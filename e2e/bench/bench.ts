@@ -8,10 +8,19 @@ import { z } from 'zod';
 import { cpus, loadavg } from 'node:os';
 import { ConfigError, parseEnv } from '@meshgate/config';
 import { ChildProcesses } from './child-processes';
-import { REPO_ROOT, startDirect, startMcpProxy, startMeshgate, type RunningTarget, type UpstreamKind } from './bench-targets';
+import { REPO_ROOT, startDirect, startMcpProxy, startMeshgate, type AuditSetting, type RunningTarget, type UpstreamKind } from './bench-targets';
 import { runCell } from './closed-loop';
 import { measureIdleMemory } from './idle-memory';
-import { renderReport, type CellResult, type IdleResult } from './report-table';
+import { renderReport, type CellResult, type IdleResult, type IngestResult } from './report-table';
+import { measureAuditIngest } from './audit-ingest';
+import { spawnNats } from '@meshgate/testing';
+
+/** Everything one run measured. */
+interface Measured {
+  cells: CellResult[];
+  idle: IdleResult[];
+  ingest?: IngestResult;
+}
 
 const SessionCounts = z
   .string()
@@ -20,7 +29,14 @@ const SessionCounts = z
 
 /** The benchmark's knobs, read once from the environment. */
 const BenchEnv = z.object({
-  NATS_URL: z.string().default('nats://127.0.0.1:4222'),
+  /** The NATS of the Meshgate stacks; unset: a private nats-server with a fresh store, started here. */
+  NATS_URL: z.string().optional(),
+  /** The audit trail of the main Meshgate rows (`off`, as the services default). */
+  BENCH_AUDIT: z.enum(['on', 'publish', 'off']).default('off'),
+  /** 0 skips the audit rows: the stdio stack again with the trail published only, and with its archiver. */
+  BENCH_AUDIT_ROWS: z.coerce.number().int().min(0).max(1).default(1),
+  /** tools/calls (three events each) in the audit ingest backlog; 0 skips the ingest measurement. */
+  BENCH_INGEST_CALLS: z.coerce.number().int().min(0).max(1_000_000).default(20_000),
   BENCH_DURATION_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   BENCH_WARMUP_CALLS: z.coerce.number().int().min(0).max(1_000_000).default(3000),
   BENCH_SESSIONS: SessionCounts.default([1, 32]),
@@ -32,9 +48,10 @@ const progress = (line: string): void => void process.stderr.write(`[bench] ${li
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** Runs every phase, collecting rows; a phase that fails to start or run leaves FAILED rows behind. */
-async function runPhases(env: BenchEnv, children: ChildProcesses): Promise<{ cells: CellResult[]; idle: IdleResult[] }> {
+async function runPhases(env: BenchEnv, natsUrl: string, children: ChildProcesses): Promise<Measured> {
   const cells: CellResult[] = [];
   const idle: IdleResult[] = [];
+  let ingest: IngestResult | undefined;
 
   const measure = async (kind: CellResult['kind'], target: string, endpoint: string, tool: string): Promise<void> => {
     for (const sessions of env.BENCH_SESSIONS) {
@@ -89,7 +106,8 @@ async function runPhases(env: BenchEnv, children: ChildProcesses): Promise<{ cel
   const direct = await startDirect(children);
   try {
     await measure('direct', 'direct-http', `${direct.baseUrl}/mcp`, 'echo');
-    const mg = (upstream: UpstreamKind) => () => startMeshgate(children, env.NATS_URL, upstream);
+    const mg = (upstream: UpstreamKind, audit: AuditSetting = env.BENCH_AUDIT) => () =>
+      startMeshgate(children, natsUrl, upstream, audit);
     const httpUpstream: UpstreamKind = { kind: 'http', url: `${direct.baseUrl}/mcp` };
 
     progress('starting mcp-proxy (stdio upstream)');
@@ -111,15 +129,36 @@ async function runPhases(env: BenchEnv, children: ChildProcesses): Promise<{ cel
     await phase([{ kind: 'meshgate', target: stdioRow }], mg({ kind: 'stdio' }), async (t) => {
       await measure('meshgate', stdioRow, `${t.baseUrl}/servers/bench/mcp`, 'echo');
     });
-
+    if (env.BENCH_AUDIT_ROWS > 0) {
+      for (const [audit, label] of [
+        ['publish', 'trail published, no archiver'],
+        ['on', 'trail and archiver'],
+      ] as const) {
+        progress(`starting Meshgate (stdio upstream, audit ${label})`);
+        const row = `${stdioRow}, ${label}`;
+        const kind = audit === 'on' ? 'meshgate-trail-on' : 'meshgate-trail-publish';
+        await phase([{ kind, target: row }], mg({ kind: 'stdio' }, audit), async (t) => {
+          await measure(kind, row, `${t.baseUrl}/servers/bench/mcp`, 'echo');
+        });
+      }
+    }
     if (env.BENCH_IDLE_SESSIONS > 0) {
       await idlePhase('meshgate', 'meshgate ingress', mg(httpUpstream), '/servers/bench/mcp');
       await idlePhase('mcp-proxy', 'mcp-proxy (reference)', () => startMcpProxy(children), '/mcp');
     }
+    if (env.BENCH_INGEST_CALLS > 0) {
+      progress(`audit ingest: ${env.BENCH_INGEST_CALLS * 3} events, one audit replica, embedded store`);
+      try {
+        ingest = { figures: await measureAuditIngest(children, env.BENCH_INGEST_CALLS) };
+      } catch (error) {
+        progress(`audit ingest FAILED: ${message(error)}`);
+        ingest = { error: message(error).split('\n')[0] ?? 'failed' };
+      }
+    }
   } finally {
     await direct.stop();
   }
-  return { cells, idle };
+  return { cells, idle, ...(ingest ? { ingest } : {}) };
 }
 
 async function main(): Promise<number> {
@@ -141,15 +180,24 @@ async function main(): Promise<number> {
   }
   const loadAtStart = loadavg()[0] ?? 0;
   try {
-    const { cells, idle } = await runPhases(env, children);
+    const nats = env.NATS_URL === undefined ? await spawnNats() : undefined;
+    const natsUrl = env.NATS_URL ?? nats!.url;
+    let measured: Measured;
+    try {
+      measured = await runPhases(env, natsUrl, children);
+    } finally {
+      await nats?.stop();
+    }
+    const { cells, idle, ingest } = measured;
     const cpu = cpus();
     const header = [
       `Meshgate benchmark ${new Date().toISOString()}  node ${process.version}  ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}`,
-      `tools/call on a one-tool echo upstream; ${env.BENCH_WARMUP_CALLS} warm-up calls then ${env.BENCH_DURATION_MS} ms per cell; NATS ${env.NATS_URL}`,
+      `tools/call on a one-tool echo upstream; ${env.BENCH_WARMUP_CALLS} warm-up calls then ${env.BENCH_DURATION_MS} ms per cell; audit trail ${env.BENCH_AUDIT}; NATS ${env.NATS_URL ?? `private (${natsUrl})`}`,
       `load average (1 min) at start ${loadAtStart.toFixed(2)}, at end ${(loadavg()[0] ?? 0).toFixed(2)}: other work on the machine skews every row`,
     ].join('\n');
-    process.stdout.write(`${renderReport(cells, idle, header)}\n`);
-    const failed = cells.some((c) => c.error !== undefined) || idle.some((i) => i.error !== undefined);
+    process.stdout.write(`${renderReport(cells, idle, header, ingest)}\n`);
+    const failed =
+      cells.some((c) => c.error !== undefined) || idle.some((i) => i.error !== undefined) || ingest?.error !== undefined;
     return failed ? 1 : 0;
   } catch (error) {
     progress(`FAILED: ${message(error)}`);

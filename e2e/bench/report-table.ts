@@ -4,13 +4,30 @@
  */
 import type { CellFigures } from './latency-stats';
 import type { IdleMemory } from './idle-memory';
+import type { IngestFigures } from './audit-ingest';
 
-/** Targets of the issue: added p50 at 1 session, calls/s at 32 sessions, KB per idle session. */
-export const TARGETS = { addedP50Ms: 1, throughputSessions: 32, idleKbPerSession: 20 } as const;
+/**
+ * Targets of the issues: added p50 at 1 session, calls/s at 32 sessions, KB per idle session; the audit
+ * trail adds at most 0.1 ms to p50, and one archiver replica ingests five times the gateway's peak event rate.
+ */
+export const TARGETS = {
+  addedP50Ms: 1,
+  throughputSessions: 32,
+  idleKbPerSession: 20,
+  auditAddedP50Ms: 0.1,
+  ingestPeakMultiple: 5,
+} as const;
+
+/** Audit events one tools/call produces: request-received, upstream-call, response-sent. */
+export const EVENTS_PER_CALL = 3;
 
 /** One row of the latency table; `error` when the cell could not run. */
 export interface CellResult {
-  kind: 'direct' | 'mcp-proxy' | 'meshgate';
+  /**
+   * `meshgate-trail-publish` / `meshgate-trail-on`: the stdio stack again with its audit trail published
+   * (no archiver) and with its archiver on the same cores; the main stdio row (trail off) is their baseline.
+   */
+  kind: 'direct' | 'mcp-proxy' | 'meshgate' | 'meshgate-trail-publish' | 'meshgate-trail-on';
   target: string;
   sessions: number;
   figures?: CellFigures;
@@ -23,6 +40,12 @@ export interface IdleResult {
   target: string;
   sessions: number;
   memory?: IdleMemory;
+  error?: string;
+}
+
+/** The audit ingest measurement, or why it could not run. */
+export interface IngestResult {
+  figures?: IngestFigures;
   error?: string;
 }
 
@@ -99,6 +122,39 @@ export function targetLines(cells: CellResult[], idle: IdleResult[]): string[] {
   return lines;
 }
 
+/** The audit trail's targets: what it adds to a call, and whether one archiver keeps up with the peak. */
+export function auditLines(cells: CellResult[], ingest: IngestResult | undefined): string[] {
+  const lines: string[] = [];
+  const stdio = (kind: CellResult['kind'], n: number) =>
+    cells.find((c) => c.kind === kind && c.target.startsWith('meshgate stdio') && c.sessions === n)?.figures;
+  for (const [kind, label] of [
+    ['meshgate-trail-publish', 'publishing the trail (the request path\'s audit step)'],
+    ['meshgate-trail-on', 'the trail with its archiver on the same cores'],
+  ] as const) {
+    const on1 = stdio(kind, 1);
+    const off1 = stdio('meshgate', 1);
+    if (on1 && off1) {
+      const added = (on1.p50Us - off1.p50Us) / 1000;
+      lines.push(`${verdict(added <= TARGETS.auditAddedP50Ms)}  audit: ${label} adds ${added.toFixed(3)} ms to p50 at 1 session, stdio row (target <= ${TARGETS.auditAddedP50Ms} ms)`);
+    } else lines.push(`n/a   audit: p50 added by ${label} (needs the stdio rows with BENCH_AUDIT=off and BENCH_AUDIT_ROWS=1)`);
+    const onN = stdio(kind, TARGETS.throughputSessions);
+    const offN = stdio('meshgate', TARGETS.throughputSessions);
+    if (onN && offN)
+      lines.push(`info  audit: calls/s at ${TARGETS.throughputSessions} sessions with ${label}: ${onN.callsPerSec.toFixed(0)}, without the trail ${offN.callsPerSec.toFixed(0)} (${(onN.callsPerSec / offN.callsPerSec).toFixed(2)}x)`);
+  }
+  const peak = Math.max(0, ...cells.filter((c) => c.kind.startsWith('meshgate') && c.figures).map((c) => c.figures!.callsPerSec));
+  if (!ingest?.figures) lines.push(`n/a   audit ingest: ${ingest?.error ? 'FAILED' : 'not measured (BENCH_INGEST_CALLS=0)'}`);
+  else if (peak === 0) lines.push('n/a   audit ingest: no Meshgate row measured, so no peak to compare with');
+  else {
+    const needed = TARGETS.ingestPeakMultiple * peak * EVENTS_PER_CALL;
+    const f = ingest.figures;
+    lines.push(
+      `${verdict(f.eventsPerSec >= needed && f.verified)}  audit ingest: ${f.eventsPerSec.toFixed(0)} events/s by one replica on the embedded store (${f.events} events in ${f.seconds.toFixed(2)} s, chain ${f.verified ? 'verified' : 'NOT verified'}); target >= ${TARGETS.ingestPeakMultiple} x peak ${peak.toFixed(0)} calls/s x ${EVENTS_PER_CALL} events = ${needed.toFixed(0)} events/s (${(f.eventsPerSec / needed).toFixed(2)}x of it)`,
+    );
+  }
+  return lines;
+}
+
 function failureLines(cells: CellResult[], idle: IdleResult[]): string[] {
   const failed = [
     ...cells.filter((c) => !c.figures).map((c) => `${c.target} (${c.sessions} sessions): ${c.error ?? 'no figures'}`),
@@ -108,7 +164,7 @@ function failureLines(cells: CellResult[], idle: IdleResult[]): string[] {
 }
 
 /** The whole report as printed. */
-export function renderReport(cells: CellResult[], idle: IdleResult[], header: string): string {
-  const targets = targetLines(cells, idle).map((l) => `  ${l}`);
+export function renderReport(cells: CellResult[], idle: IdleResult[], header: string, ingest?: IngestResult): string {
+  const targets = [...targetLines(cells, idle), ...auditLines(cells, ingest)].map((l) => `  ${l}`);
   return [header, '', latencyTable(cells), '', idleTable(idle), '', 'Targets', ...targets, ...failureLines(cells, idle)].join('\n');
 }

@@ -30,6 +30,7 @@ export const AuditEnv = z.object({
   MESHGATE_AUDIT_ACK_WAIT_S: Int(1, 3_600).default(30),
   MESHGATE_AUDIT_STREAM_MAX_AGE_S: Int(0, 10 * 365 * 86_400).default(30 * 86_400),
   MESHGATE_AUDIT_STREAM_REPLICAS: Int(1, 5).default(1),
+  MESHGATE_AUDIT_STREAM_MAX_BYTES: Int(1024 ** 2, 2 ** 50).default(10 * 1024 ** 3),
   /** `api-key` (default): every read needs an API key with the auditor role; `none`: local trials only. */
   MESHGATE_AUDIT_AUTH: z.enum(['api-key', 'none']).default('api-key'),
   /** The interim tokens are gone; a leftover setting is named instead of silently ignored. */
@@ -70,7 +71,7 @@ export interface AuditConfig {
   checkpointEvery: number;
   checkpointIntervalMs: number;
   /** The audit stream (created when missing, as the publishers do) and its retention. */
-  stream: { name: string; subjects: string; maxAgeMs: number; replicas: number };
+  stream: { name: string; subjects: string; maxAgeMs: number; maxBytes: number; replicas: number };
   /** The durable consumer shared by every replica. */
   consumer: { durable: string; maxAckPending: number; ackWaitMs: number };
   /** Where invalid events go: a stream of its own, outside `mg.audit.>`. */
@@ -106,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditConfig {
       name: AuditStream,
       subjects: 'mg.audit.>',
       maxAgeMs: e.MESHGATE_AUDIT_STREAM_MAX_AGE_S * 1_000,
+      maxBytes: e.MESHGATE_AUDIT_STREAM_MAX_BYTES,
       replicas: e.MESHGATE_AUDIT_STREAM_REPLICAS,
     },
     consumer: {

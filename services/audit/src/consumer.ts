@@ -11,14 +11,13 @@ import {
   jetstreamManager,
   JetStreamApiCodes,
   JetStreamApiError,
-  StorageType,
   type ConsumerMessages,
-  type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/nats-core';
 import type { AuditEvent } from '@meshgate/contracts';
 import type { AuditArchive, ChainLink } from '@meshgate/store';
+import { ensureAuditStream } from '@meshgate/audit';
 import { Archiver, type ArchiveOutcome } from './archiver';
 import type { AuditConfig } from './config';
 import { publishDeadLetter } from './dead-letter';
@@ -56,26 +55,6 @@ const RETRY_MS = 1_000;
 const WAITING_MS = 250;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const notFound = (err: unknown, code: number) => err instanceof JetStreamApiError && err.code === code;
-
-/** Creates the audit stream when it is missing, with the settings the publishers use (ADR 003). */
-export async function ensureAuditStream(jsm: JetStreamManager, spec: AuditConfig['stream']): Promise<void> {
-  // Replicas starting together race to create it: the loser's second look finds the winner's stream.
-  await createAuditStreamIfMissing(jsm, spec).catch(() => createAuditStreamIfMissing(jsm, spec));
-}
-
-async function createAuditStreamIfMissing(jsm: JetStreamManager, spec: AuditConfig['stream']): Promise<void> {
-  await jsm.streams.info(spec.name).catch(async (err: unknown) => {
-    if (!notFound(err, JetStreamApiCodes.StreamNotFound)) throw err;
-    await jsm.streams.add({
-      name: spec.name,
-      subjects: [spec.subjects],
-      storage: StorageType.File,
-      max_age: nanos(spec.maxAgeMs),
-      num_replicas: spec.replicas,
-      duplicate_window: nanos(10 * 60_000),
-    });
-  });
-}
 
 /**
  * Closes `messages` (so the pull loop starts a new consume) when the connection was re-established or the
@@ -121,7 +100,8 @@ export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Prom
   const { nc, archive, config } = opts;
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
-  await ensureAuditStream(jsm, config.stream);
+  const { name, subjects, maxAgeMs, maxBytes, replicas } = config.stream;
+  await ensureAuditStream(jsm, { name, subjects: [subjects], maxAgeMs, maxBytes, replicas });
   // Half the stream's duplicate window, so that publisher clocks may be off by the other half.
   const freshMs = (await jsm.streams.info(config.stream.name)).config.duplicate_window / 2 / 1e6;
   await jsm.consumers.info(config.stream.name, config.consumer.durable).catch(async (err: unknown) => {
@@ -210,7 +190,7 @@ export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Prom
       try {
         const consumer = await js.consumers.get(config.stream.name, config.consumer.durable);
         const current = await consumer.consume({
-          max_messages: Math.min(config.consumer.maxAckPending, 256),
+          max_messages: Math.min(config.consumer.maxAckPending, 1024),
         });
         messages = current;
         // A pull outstanding when the server restarted is gone with it: start pulling afresh.

@@ -1,0 +1,128 @@
+/**
+ * Audit ingest: how many events per second one audit service replica archives on the embedded store. On a
+ * private nats-server with a fresh store, a backlog of realistic events (the three steps of a tools/call,
+ * arguments as digest and redacted copy) is published to `MG_AUDIT` first; then one audit service process
+ * (`services/audit/src/main.ts`) starts and drains it. The rate is taken from the durable consumer's
+ * acknowledged floor, sampled every 100 ms, between the first sample with progress and the one where nothing
+ * is pending, so process start-up is not counted. The archive is then verified (chain and count).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { AuditStream, AuditSubjects, DefaultTenant, type AuditEvent } from '@meshgate/contracts';
+import { auditArguments, ensureAuditStream, newAuditEvent } from '@meshgate/audit';
+import { freePort, spawnNats } from '@meshgate/testing';
+import { waitForHttp200, type ChildProcesses } from './child-processes';
+import { REPO_ROOT, SERVICE_NODE_ARGS } from './bench-targets';
+
+/** What one ingest run measured. */
+export interface IngestFigures {
+  events: number;
+  seconds: number;
+  eventsPerSec: number;
+  /** The chain verified and held exactly `events` records afterwards. */
+  verified: boolean;
+}
+
+const PUBLISH_WINDOW = 512;
+const SAMPLE_MS = 100;
+const DRAIN_TIMEOUT_MS = 300_000;
+
+/** The events of `calls` tools/calls, three steps each, as ingress and router publish them. */
+function callEvents(calls: number): AuditEvent[] {
+  const events: AuditEvent[] = [];
+  for (let n = 0; n < calls; n++) {
+    const traceId = n.toString(16).padStart(32, '0');
+    const common = {
+      tenant: DefaultTenant,
+      principal: 'bench-agent',
+      session: `bench-session-${n % 32}`,
+      traceId,
+      instance: 'bench',
+      method: 'tools/call',
+      requestId: String(n),
+      server: 'bench',
+      target: 'echo',
+    } as const;
+    const args = auditArguments({ text: `call ${n}`, apiKey: 'sk-not-a-real-key', limit: n });
+    events.push(
+      newAuditEvent({ ...common, service: 'ingress', kind: 'request-received', arguments: args }),
+      newAuditEvent({ ...common, service: 'router', kind: 'upstream-call', latencyMs: 0.4, sizeBytes: 120, outcome: 'ok' }),
+      newAuditEvent({ ...common, service: 'ingress', kind: 'response-sent', latencyMs: 0.9, sizeBytes: 120, outcome: 'ok' }),
+    );
+  }
+  return events;
+}
+
+async function consumerProgress(jsm: JetStreamManager): Promise<{ acked: number; pending: number } | null> {
+  const info = await jsm.consumers.info(AuditStream, 'audit-archiver').catch(() => null);
+  if (!info) return null;
+  return { acked: info.ack_floor.stream_seq, pending: info.num_pending + info.num_ack_pending };
+}
+
+/** Publishes `calls` x 3 events, then starts one audit replica and measures how fast it archives them. */
+export async function measureAuditIngest(children: ChildProcesses, calls: number): Promise<IngestFigures> {
+  const nats = await spawnNats();
+  const dataDir = mkdtempSync(join(tmpdir(), 'mg-bench-audit-'));
+  const nc = await connect({ servers: nats.url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    await ensureAuditStream(jsm);
+    const js = jetstream(nc);
+    const events = callEvents(calls);
+    for (let i = 0; i < events.length; i += PUBLISH_WINDOW) {
+      await Promise.all(
+        events
+          .slice(i, i + PUBLISH_WINDOW)
+          .map((e) => js.publish(AuditSubjects.of(e.tenant, e.kind), JSON.stringify(e), { msgID: e.id })),
+      );
+    }
+    const port = await freePort();
+    const main = join(REPO_ROOT, 'services', 'audit', 'src', 'main.ts');
+    const child = children.spawn('meshgate-audit-ingest', process.execPath, [...SERVICE_NODE_ARGS, '--import', 'tsx', main], {
+      NATS_URL: nats.url,
+      LOG_LEVEL: 'warn',
+      AUDIT_PORT: String(port),
+      MESHGATE_AUDIT_DATA_DIR: dataDir,
+      MESHGATE_AUDIT_AUTH: 'none',
+    });
+    try {
+      let first: { acked: number; at: number } | null = null;
+      let last = { acked: 0, at: 0 };
+      const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+      for (;;) {
+        if (Date.now() > deadline) throw new Error(`the audit service did not archive ${events.length} events within ${DRAIN_TIMEOUT_MS / 1000} s`);
+        if (child.process.exitCode !== null) throw new Error(`the audit service exited:\n${child.tail()}`);
+        const progress = await consumerProgress(jsm);
+        const at = performance.now();
+        if (progress && progress.acked > 0) {
+          first ??= { acked: progress.acked, at };
+          last = { acked: progress.acked, at };
+          if (progress.pending === 0 && progress.acked >= events.length) break;
+        }
+        await new Promise((r) => setTimeout(r, SAMPLE_MS));
+      }
+      const seconds = (last.at - first.at) / 1000;
+      const counted = last.acked - first.acked;
+      await waitForHttp200(child, `http://127.0.0.1:${port}/readyz`);
+      const report = (await (await fetch(`http://127.0.0.1:${port}/v1/audit/verify?tenant=${DefaultTenant}`)).json()) as {
+        ok?: boolean;
+        checked?: number;
+      };
+      return {
+        events: counted,
+        seconds,
+        eventsPerSec: seconds > 0 ? counted / seconds : 0,
+        verified: report.ok === true && report.checked === events.length,
+      };
+    } finally {
+      await children.stop(child);
+    }
+  } finally {
+    await nc.close();
+    await nats.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
