@@ -26,7 +26,6 @@ import { HttpProblem, sendProblem, toProblem } from './admin-problem';
 import type { ApiKeyStore, StoredApiKey } from './api-key-store';
 import type { ApiKeyVerifier } from './api-key-verifier';
 import { authenticateBearer } from './bearer-auth';
-import { expiryAfter } from './key-lifecycle';
 import { can, grantRefusal } from './roles';
 
 /** Base path of the routes. */
@@ -85,7 +84,6 @@ export const adminKeysApi: FastifyPluginAsync<AdminKeysApiOptions> = async (app,
     const by = principalOf(request);
     const body = parseInput(CreateApiKeyRequest, request.body, 'body');
     forbidUnless(grantRefusal(by, body.roles, body.tenant));
-    const expiresAt = expiryAfter(store.now(), body.expiresInDays);
     const issued = await store.create({
       tenant: body.tenant,
       principal: body.principal,
@@ -93,7 +91,7 @@ export const adminKeysApi: FastifyPluginAsync<AdminKeysApiOptions> = async (app,
       roles: body.roles,
       groups: body.groups,
       ...(body.description !== undefined ? { description: body.description } : {}),
-      ...(expiresAt !== undefined ? { expiresAt } : {}),
+      ...(body.expiresInDays !== undefined ? { expiresInDays: body.expiresInDays } : {}),
     });
     verifier.observe(issued);
     logChange(request, 'API key created', issued, by);

@@ -26,7 +26,7 @@ import {
   openKeyBucket,
   type OnCorrupt,
 } from './key-bucket';
-import { keyStatus, revocationInstant, rotatedExpiry } from './key-lifecycle';
+import { expiryAfter, keyStatus, revocationInstant, rotatedExpiry } from './key-lifecycle';
 
 /** What a new key is issued for. */
 export const NewApiKey = z.strictObject({
@@ -37,6 +37,8 @@ export const NewApiKey = z.strictObject({
   groups: Groups.default([]),
   description: KeyDescription.optional(),
   expiresAt: z.iso.datetime({ offset: true }).optional(),
+  /** Instead of `expiresAt`: the key expires this many days after the instant it is created. */
+  expiresInDays: z.number().int().positive().max(36_500).optional(),
   rotatedFrom: ApiKeyId.optional(),
 });
 export type NewApiKey = z.input<typeof NewApiKey>;
@@ -213,12 +215,16 @@ export class ApiKeyStore {
     );
   }
 
-  private async write(key: GeneratedApiKey, fields: z.output<typeof NewApiKey>): Promise<StoredApiKey> {
+  private async write(key: GeneratedApiKey, input: z.output<typeof NewApiKey>): Promise<StoredApiKey> {
+    const nowMs = this.now();
+    const { expiresInDays, ...fields } = input;
+    const expiresAt = fields.expiresAt ?? expiryAfter(nowMs, expiresInDays);
     const record: ApiKeyRecord = {
       v: 1,
       keyId: key.keyId,
       ...fields,
-      createdAt: new Date(this.now()).toISOString(),
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
+      createdAt: new Date(nowMs).toISOString(),
       hash: key.hash,
     };
     try {

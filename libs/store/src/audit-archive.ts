@@ -104,10 +104,13 @@ export interface AuditArchive {
    * not a transaction.
    */
   append(entries: readonly ArchiveEntry[]): Promise<AppendResult[]>;
-  /** The record of an event id, or null. */
+  /** The record of an event id of any tenant, or null (may be slow: not for the archiving path). */
   getById(eventId: string): Promise<ArchiveRecord | null>;
-  /** The records of those ids that are archived, by id (ids that are not valid or not known are absent). */
-  getMany(eventIds: readonly string[]): Promise<Map<string, ArchiveRecord>>;
+  /**
+   * The records of `tenant` among those ids, by id (ids that are not valid, not known, or of another
+   * tenant are absent); what the archiver asks before every claim, so it must be fast.
+   */
+  getMany(tenant: string, eventIds: readonly string[]): Promise<Map<string, ArchiveRecord>>;
   /**
    * Records of `tenant` with `seq >= fromSeq`, at most `limit`, in seq order (records sharing a seq, which
    * only tampering produces, follow each other in storage order).

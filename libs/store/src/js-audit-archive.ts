@@ -121,16 +121,14 @@ export class JsAuditArchive implements AuditArchive {
   }
 
   async getById(eventId: string): Promise<ArchiveRecord | null> {
-    if (!z.uuid().safeParse(eventId).success) return null;
-    const msg = await this.jsm.streams.getMessage(this.stream, {
-      last_by_subj: `${this.prefix}.*.${eventId}`,
-    });
-    const record = msg ? decodeRecord(msg, this.opts.onCorrupt) : null;
-    return record?.event.id === eventId ? record : null;
+    // Any tenant: a wildcard last-by-subject lookup, which the server answers by scanning its subjects.
+    return this.lookUp(`${this.prefix}.*.${eventId}`, eventId);
   }
 
-  async getMany(eventIds: readonly string[]): Promise<Map<string, ArchiveRecord>> {
-    const found = await Promise.all([...new Set(eventIds)].map((id) => this.getById(id)));
+  async getMany(tenant: string, eventIds: readonly string[]): Promise<Map<string, ArchiveRecord>> {
+    if (!TenantId.safeParse(tenant).success) return new Map();
+    const ids = [...new Set(eventIds)];
+    const found = await Promise.all(ids.map((id) => this.lookUp(`${this.prefix}.${tenant}.${id}`, id)));
     return new Map(found.flatMap((r) => (r ? [[r.event.id, r] as const] : [])));
   }
 
@@ -224,6 +222,14 @@ export class JsAuditArchive implements AuditArchive {
     const stored = await this.readAt(ack.seq);
     if (!stored) throw new Error(`the archived record of event ${event.id} cannot be read`);
     return { record: stored, created: false };
+  }
+
+  /** The last record on `subject` (one record's subject), if it is the record of `eventId`. */
+  private async lookUp(subject: string, eventId: string): Promise<ArchiveRecord | null> {
+    if (!z.uuid().safeParse(eventId).success) return null;
+    const msg = await this.jsm.streams.getMessage(this.stream, { last_by_subj: subject });
+    const record = msg ? decodeRecord(msg, this.opts.onCorrupt) : null;
+    return record?.event.id === eventId ? record : null;
   }
 
   private async readAt(streamSeq: number): Promise<ArchiveRecord | null> {

@@ -149,7 +149,7 @@ export class MongoAuditArchive implements AuditArchive {
     const first = await this.takeOrders(records.length);
     const known = await this.insertNew(records.map((record, i) => recordDocument(record, first + i)));
     if (known.size === 0) return records.map((record) => ({ record, created: true }));
-    const stored = await this.getMany([...known].map((i) => records[i]!.event.id));
+    const stored = await this.byIds([...known].map((i) => records[i]!.event.id));
     return records.map((record, i) => {
       if (!known.has(i)) return { record, created: true };
       const found = stored.get(record.event.id);
@@ -164,7 +164,15 @@ export class MongoAuditArchive implements AuditArchive {
     return doc ? this.read(doc) : null;
   }
 
-  async getMany(eventIds: readonly string[]): Promise<Map<string, ArchiveRecord>> {
+  async getMany(tenant: string, eventIds: readonly string[]): Promise<Map<string, ArchiveRecord>> {
+    if (!TenantId.safeParse(tenant).success) return new Map();
+    const found = await this.byIds(eventIds);
+    for (const [id, record] of found) if (record.event.tenant !== tenant) found.delete(id);
+    return found;
+  }
+
+  /** The records of those ids, of any tenant. */
+  private async byIds(eventIds: readonly string[]): Promise<Map<string, ArchiveRecord>> {
     const ids = [...new Set(eventIds)].filter((id) => uuid.safeParse(id).success);
     const found = new Map<string, ArchiveRecord>();
     if (ids.length === 0) return found;

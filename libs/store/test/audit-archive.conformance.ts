@@ -86,19 +86,22 @@ export function describeAuditArchiveConformance(name: string, factory: () => Pro
       expect(await archive.append([])).toEqual([]);
     });
 
-    it('reads many records by id at once, leaving out unknown and invalid ids', async () => {
-      const events = [auditEvent('t1'), auditEvent('t2')];
+    it('reads many records of a tenant by id at once, leaving out unknown, invalid and foreign ids', async () => {
+      const events = [auditEvent('t1'), auditEvent('t1'), auditEvent('t2')];
       await archive.append(events.map((event, i) => ({ event, link: link(i + 1) })));
-      const found = await archive.getMany([
+      const found = await archive.getMany('t1', [
         events[0]!.id,
         randomUUID(),
         'not-a-uuid',
         events[1]!.id,
+        events[2]!.id,
         events[0]!.id,
       ]);
       expect([...found.keys()].sort()).toEqual([events[0]!.id, events[1]!.id].sort());
       expect(found.get(events[1]!.id)?.link).toEqual(link(2));
-      expect((await archive.getMany([])).size).toBe(0);
+      expect((await archive.getMany('t2', [events[2]!.id])).get(events[2]!.id)?.link).toEqual(link(3));
+      expect((await archive.getMany('t1', [])).size).toBe(0);
+      expect((await archive.getMany('../x', [events[0]!.id])).size).toBe(0);
     });
 
     it('lets exactly one of two racing appends of one event write it', async () => {

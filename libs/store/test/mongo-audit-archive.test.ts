@@ -121,7 +121,7 @@ describe.skipIf(!url)('MongoDB audit archive', () => {
         await expect(archive.query(filters as unknown as AuditQuery, null, 10)).rejects.toThrow();
       const anything = { $ne: null } as unknown as string;
       expect(await archive.getById(anything)).toBeNull();
-      expect((await archive.getMany([anything])).size).toBe(0);
+      expect((await archive.getMany('t1', [anything])).size).toBe(0);
       expect(await archive.records(anything, 1, 10)).toEqual([]);
       expect(await archive.head(anything)).toBeNull();
       expect(await archive.checkpoints(anything)).toEqual([]);

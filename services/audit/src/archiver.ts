@@ -7,19 +7,16 @@
  * dies between claim and write leaves no gap once its messages are redelivered.
  *
  * The archiver remembers the head it last moved per tenant: while it is the only writer, a batch costs one
- * compare-and-set and one write per event, all of a batch's writes in flight at once. Another writer moving
- * the head first makes the compare-and-set fail, and the head is read again. Ids are looked up in the
- * archive before a claim, except, on the first attempt, those the caller vouches for as fresh: delivered
- * for the first time and published within the audit stream's duplicate window, which would have refused
- * any earlier copy. A fresh event cannot be archived yet, because archiving it takes a claim, and a claim
- * by anyone else since this archiver's last one makes its compare-and-set fail (every retry looks up all).
+ * id lookup and one write per event and one compare-and-set, all of a batch's writes in flight at once. Another writer moving
+ * the head first makes the compare-and-set fail, and the head is read again. Every id is looked up in the
+ * archive before a claim: a message delivered for the first time may still be archived already (a
+ * consumer's state can fall back after a server crash and deliver acknowledged messages anew).
  */
 import type { AuditEvent } from '@meshgate/contracts';
 import {
   HeadConflict,
   MAX_CLAIM,
   type AppendResult,
-  type ArchiveRecord,
   type AuditArchive,
   type ChainLink,
   type ClaimedLink,
@@ -37,7 +34,7 @@ export type ArchiveOutcome =
 export interface ArchiverOptions {
   /** Attempts per batch before the events still open are answered `waiting` (the caller redelivers). */
   maxAttempts?: number;
-  /** First pause between attempts blocked by a claim in progress, in ms (doubling up to 100 ms). */
+  /** Base of the pauses between looks at a claim in progress, in ms (doubling, four looks at most). */
   waitMs?: number;
 }
 
@@ -47,8 +44,8 @@ interface KnownHead {
   settled: boolean;
 }
 
-/** The longest pause between two looks at a claim in progress. */
-const MAX_WAIT_MS = 100;
+/** Looks at a claim in progress before a batch blocked by it is answered `waiting` (pauses 10..80 ms). */
+const MAX_BLOCKED = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Archives batches of events; safe to run in several replicas at once, and to repeat any event. */
@@ -64,15 +61,10 @@ export class Archiver {
 
   /**
    * Archives `events`, all of `tenant`, at most {@link Archiver.maxBatch}, in their order; one outcome per
-   * event, in the same order. `fresh[i]` vouches that `events[i]` cannot have been archived before (see
-   * above); without it every id is looked up. Throws when the archive fails: then nothing is decided and every event of the
+   * event, in the same order. Throws when the archive fails: then nothing is decided and every event of the
    * batch must be tried again (a claim already made is completed by that retry).
    */
-  async archiveBatch(
-    tenant: string,
-    events: readonly AuditEvent[],
-    fresh: readonly boolean[] = [],
-  ): Promise<ArchiveOutcome[]> {
+  async archiveBatch(tenant: string, events: readonly AuditEvent[]): Promise<ArchiveOutcome[]> {
     if (events.length > MAX_CLAIM) throw new RangeError(`a batch holds at most ${MAX_CLAIM} events`);
     if (events.some((e) => e.tenant !== tenant))
       throw new RangeError(`every event must be of tenant ${tenant}`);
@@ -84,12 +76,12 @@ export class Archiver {
     });
     let open = [...first.values()];
     const maxAttempts = this.opts.maxAttempts ?? 40;
+    let blocked = 0;
     for (let attempt = 0; attempt < maxAttempts && open.length > 0; attempt++) {
-      const lookUp = attempt === 0 ? open.filter((i) => fresh[i] !== true) : open;
-      const known =
-        lookUp.length > 0
-          ? await this.archive.getMany(lookUp.map((i) => events[i]!.id))
-          : new Map<string, ArchiveRecord>();
+      const known = await this.archive.getMany(
+        tenant,
+        open.map((i) => events[i]!.id),
+      );
       open = open.filter((i) => {
         const stored = known.get(events[i]!.id);
         if (stored)
@@ -103,8 +95,10 @@ export class Archiver {
       if (current && !current.settled) {
         open = await this.completeClaim(current, events, open, outcomes);
         if (!(await this.claimSettled(tenant, current))) {
-          // Backing off: the claim's writer is busy or dead (then its events come back after the ack wait).
-          await sleep(Math.min(MAX_WAIT_MS, (this.opts.waitMs ?? 5) * 2 ** Math.min(attempt, 10)));
+          // A live writer finishes within milliseconds; a dead one's events come back only after the ack
+          // wait, maybe in the caller's next batch: after a few short pauses, answer `waiting`.
+          if (++blocked > MAX_BLOCKED) break;
+          await sleep((this.opts.waitMs ?? 5) * 2 ** blocked);
           continue;
         }
         if (open.length === 0) break;
@@ -186,7 +180,7 @@ export class Archiver {
   /** True once every record the head claims is written; marks the known head settled. */
   private async claimSettled(tenant: string, current: KnownHead): Promise<boolean> {
     const ids = current.head.claimed.map((c) => c.eventId);
-    const found = await this.archive.getMany(ids);
+    const found = await this.archive.getMany(tenant, ids);
     if (ids.some((id) => !found.has(id))) {
       // Another replica may be writing it, or moving the head on: read the head again next time.
       this.heads.delete(tenant);

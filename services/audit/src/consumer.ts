@@ -85,16 +85,6 @@ async function restartWhenLost(
   if (reason) restart(reason);
 }
 
-/**
- * True when no earlier copy of the event can be in the stream: delivered for the first time, and stored
- * less than `freshMs` after the time it carries (a republished copy would have hit the duplicate window).
- */
-function isFresh({ m, event }: Queued, freshMs: number): boolean {
-  if (m.redelivered) return false;
-  const age = m.info.timestampNanos / 1e6 - Date.parse(event.time);
-  return Math.abs(age) < freshMs;
-}
-
 /** Starts pulling; resolves once the stream and the durable consumer exist. */
 export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Promise<ArchiverConsumer> {
   const { nc, archive, config } = opts;
@@ -102,8 +92,6 @@ export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Prom
   const jsm = await jetstreamManager(nc);
   const { name, subjects, maxAgeMs, maxBytes, replicas } = config.stream;
   await ensureAuditStream(jsm, { name, subjects: [subjects], maxAgeMs, maxBytes, replicas });
-  // Half the stream's duplicate window, so that publisher clocks may be off by the other half.
-  const freshMs = (await jsm.streams.info(config.stream.name)).config.duplicate_window / 2 / 1e6;
   await jsm.consumers.info(config.stream.name, config.consumer.durable).catch(async (err: unknown) => {
     if (!notFound(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
     await jsm.consumers.add(config.stream.name, {
@@ -160,7 +148,6 @@ export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Prom
         const outcomes = await archiver.archiveBatch(
           tenant,
           batch.map((q) => q.event),
-          batch.map((q) => isFresh(q, freshMs)),
         );
         await Promise.all(batch.map((q, i) => settle(q, outcomes[i]!)));
       } catch (err) {

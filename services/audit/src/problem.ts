@@ -1,83 +1,26 @@
 /**
- * Problem details (RFC 9457) for every 4xx and 5xx of the audit API, including Fastify's own errors
- * (malformed URL encoding, unsupported methods) and unknown routes. Details are bounded and never carry
- * internals: a system fault is logged and answered with a generic line.
+ * The audit API's problem details: the shared RFC 9457 handling of libs/http, with the archive's own
+ * errors (a cursor it did not issue) mapped and "the audit archive" named when NATS cannot be reached.
  */
-import { STATUS_CODES } from 'node:http';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errors as natsErrors } from '@nats-io/nats-core';
-import { JetStreamApiError, JetStreamError } from '@nats-io/jetstream';
+import type { FastifyInstance } from 'fastify';
+import {
+  HttpProblem,
+  installProblemHandling as install,
+  toProblem as toHttpProblem,
+  type ProblemMapping,
+} from '@meshgate/http';
 import { InvalidCursor } from '@meshgate/store';
 
-/** An error that the API answers with `status`, `detail` and optional extension members. */
-export class HttpProblem extends Error {
-  constructor(
-    readonly status: number,
-    readonly detail: string,
-    readonly extensions: Record<string, unknown> = {},
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(detail);
-    this.name = 'HttpProblem';
-  }
-}
+export { HttpProblem, sendProblem } from '@meshgate/http';
 
-/** Sends a problem details document. */
-export function sendProblem(
-  reply: FastifyReply,
-  request: FastifyRequest,
-  problem: HttpProblem,
-): FastifyReply {
-  const body = {
-    ...problem.extensions,
-    type: 'about:blank',
-    title: STATUS_CODES[problem.status] ?? 'Error',
-    status: problem.status,
-    detail: bounded(problem.detail),
-    instance: bounded(request.url),
-  };
-  return reply
-    .code(problem.status)
-    .headers(problem.headers)
-    .type('application/problem+json; charset=utf-8')
-    .send(JSON.stringify(body));
-}
-
-const NATS_FAULTS = [
-  natsErrors.ClosedConnectionError,
-  natsErrors.ConnectionError,
-  natsErrors.DrainingConnectionError,
-  natsErrors.RequestError,
-  natsErrors.TimeoutError,
-  natsErrors.NoRespondersError,
-  JetStreamError,
-  JetStreamApiError,
-];
+const mapping: ProblemMapping = {
+  domain: (err) =>
+    err instanceof InvalidCursor ? new HttpProblem(400, `cursor: ${err.message}`) : undefined,
+  unreachable: 'the audit archive',
+};
 
 /** Turns any error into the problem the client sees. */
-export function toProblem(err: unknown): HttpProblem {
-  if (err instanceof HttpProblem) return err;
-  if (err instanceof InvalidCursor) return new HttpProblem(400, `cursor: ${err.message}`);
-  const status = (err as Partial<FastifyError> | null)?.statusCode;
-  if (typeof status === 'number' && status >= 400 && status < 500)
-    return new HttpProblem(status, (err as Error).message || (STATUS_CODES[status] ?? 'Error'));
-  if (NATS_FAULTS.some((fault) => err instanceof fault))
-    return new HttpProblem(503, 'the audit archive cannot be reached; retry later');
-  return new HttpProblem(500, 'internal error');
-}
+export const toProblem = (err: unknown): HttpProblem => toHttpProblem(err, mapping);
 
 /** Makes every error and every unknown route of `app` answer with problem details. */
-export function installProblemHandling(app: FastifyInstance): void {
-  app.setErrorHandler((err, request, reply) => {
-    const problem = toProblem(err);
-    if (problem.status >= 500) request.log.error({ err }, 'request failed');
-    return sendProblem(reply, request, problem);
-  });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, request, new HttpProblem(404, `no route ${request.method} ${request.url}`)),
-  );
-}
-
-function bounded(text: string, max = 300): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
+export const installProblemHandling = (app: FastifyInstance): void => install(app, mapping);

@@ -52,7 +52,7 @@ export async function verifyTenant(
   opts: VerifyOptions = {},
 ): Promise<VerifyReport> {
   const head = await archive.head(tenant);
-  if (head) await awaitClaim(archive, head);
+  if (head) await awaitClaim(archive, tenant, head);
   const cps = await archive.checkpoints(tenant);
   const findings: Finding[] = [];
   const proven = new Map<number, Checkpoint>();
@@ -123,10 +123,10 @@ export async function verifyTenant(
  * Waits (a bounded while) until the records of the head's last claim are written: an archiver writes a
  * batch right after claiming it, so records missing for longer are reported as removed.
  */
-async function awaitClaim(archive: AuditArchive, head: ChainHead): Promise<void> {
+async function awaitClaim(archive: AuditArchive, tenant: string, head: ChainHead): Promise<void> {
   const ids = head.claimed.map((c) => c.eventId);
   const deadline = Date.now() + CLAIM_WAIT_MS;
-  while ((await archive.getMany(ids)).size < ids.length && Date.now() < deadline)
+  while ((await archive.getMany(tenant, ids)).size < ids.length && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 25));
 }
 

@@ -34,7 +34,13 @@ export function isolate(): Isolated {
     },
     auditPrefix,
     config: {
-      stream: { name: `MG_TEST_AUDIT_${id}`, subjects: `${auditPrefix}.>`, maxAgeMs: 3_600_000, maxBytes: 64 * 1024 ** 2, replicas: 1 },
+      stream: {
+        name: `MG_TEST_AUDIT_${id}`,
+        subjects: `${auditPrefix}.>`,
+        maxAgeMs: 3_600_000,
+        maxBytes: 64 * 1024 ** 2,
+        replicas: 1,
+      },
       consumer: { durable: 'audit-archiver', maxAckPending: 64, ackWaitMs: 2_000 },
       deadLetter: { stream: `MG_TEST_DEAD_${id}`, subject: `mgtest.dead.${id}` },
     },

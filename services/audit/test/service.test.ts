@@ -132,6 +132,27 @@ describe('audit service', () => {
     await expectChain(archive, 'acme', events);
   });
 
+  it('archives nothing twice when the consumer delivers acknowledged events anew (its state fell back)', async () => {
+    const iso = isolate();
+    isolated.push(iso);
+    const first = await startService(iso);
+    const events = Array.from({ length: 40 }, (_, n) => responseSent('acme', n));
+    await publish(iso, events);
+    const archive = await JsAuditArchive.open(nc, iso.archive);
+    await expectChain(archive, 'acme', events);
+    await first.stop();
+    // As after a server crash that lost the consumer's acknowledgements: every event comes again, first time.
+    const jsm = await jetstreamManager(nc);
+    await jsm.consumers.delete(iso.config.stream.name, iso.config.consumer.durable);
+    const second = await startService(iso);
+    await eventually(async () => {
+      const info = await jsm.consumers.info(iso.config.stream.name, iso.config.consumer.durable);
+      return info.num_pending + info.num_ack_pending === 0 && info.delivered.stream_seq >= events.length;
+    });
+    await expectChain(archive, 'acme', events);
+    expect(await (await fetch(`${second.url}/metrics`)).text()).toMatch(/meshgate_audit_duplicates_total 40/);
+  });
+
   it('shares the consumer between two replicas: every event exactly once, both chains gapless', async () => {
     const iso = isolate();
     isolated.push(iso);

@@ -5,14 +5,14 @@
  */
 import { HttpServer, ServerDefinition, ServerName, StdioServer } from '@meshgate/contracts';
 import type { z } from 'zod';
-import { HttpProblem, type FieldProblem } from './problem';
+import { HttpProblem, invalidFields, type FieldProblem } from './problem';
 
 /** The server name of a path, or a 400 naming it. */
 export function parseName(raw: string): ServerName {
   const parsed = ServerName.safeParse(raw);
   if (parsed.success) return parsed.data;
   const message = parsed.error.issues[0]?.message ?? 'invalid';
-  throw new HttpProblem(400, `invalid server name ${JSON.stringify(raw.slice(0, 64))}: ${message}`, [
+  throw invalidFields(`invalid server name ${JSON.stringify(raw.slice(0, 64))}: ${message}`, [
     { pointer: '#/name', detail: message },
   ]);
 }
@@ -26,7 +26,7 @@ export function parseDefinition(body: unknown, pathName?: ServerName): ServerDef
     throw new HttpProblem(400, 'the body must be a JSON object holding a server definition');
   const fields = body as Record<string, unknown>;
   if (pathName !== undefined && 'name' in fields && fields['name'] !== pathName)
-    throw new HttpProblem(400, `name: the body names another server than the path ("${pathName}")`, [
+    throw invalidFields(`name: the body names another server than the path ("${pathName}")`, [
       { pointer: '#/name', detail: 'must match the name in the path' },
     ]);
   const candidate = pathName === undefined ? fields : { ...fields, name: pathName };
@@ -70,7 +70,7 @@ interface FieldIssue {
 function invalidBody(issues: FieldIssue[]): HttpProblem {
   const summary = issues.map((i) => `${i.path.join('.') || 'body'}: ${i.detail}`).join('; ');
   const errors: FieldProblem[] = issues.map((i) => ({ pointer: pointer(i.path), detail: i.detail }));
-  return new HttpProblem(400, `invalid server definition: ${summary}`, errors);
+  return invalidFields(`invalid server definition: ${summary}`, errors);
 }
 
 function toFieldIssue(issue: z.core.$ZodIssue): FieldIssue {

@@ -1,0 +1,2 @@
+/** Shared HTTP pieces of Meshgate's APIs. */
+export * from './problem';
