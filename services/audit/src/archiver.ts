@@ -139,11 +139,6 @@ export class Archiver {
     });
   }
 
-  /** Forgets what this archiver knows of every head (the next batch reads them again). */
-  forget(): void {
-    this.heads.clear();
-  }
-
   private async readHead(tenant: string): Promise<KnownHead | null> {
     const head = await this.archive.head(tenant);
     if (!head) return null;
