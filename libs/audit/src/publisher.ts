@@ -192,5 +192,20 @@ async function start(
   };
 }
 
+/** What a service reports of its trail (ingress in `/readyz` and `/metrics`, router in `$SRV.STATS`). */
+export type AuditState = 'off' | 'publishing' | 'spooling' | 'refusing';
+export type AuditStatus = { state: AuditState } & Partial<AuditPublisherStats>;
+
+/** The status of a running publisher: refusing (fail-closed, no room), spooling, or publishing. */
+export function publisherStatus(publisher: Pick<AuditPublisher, 'admission' | 'stats'>): AuditStatus {
+  const stats = publisher.stats();
+  const state: AuditState = !publisher.admission()
+    ? 'refusing'
+    : stats.spoolBytes > 0
+      ? 'spooling'
+      : 'publishing';
+  return { state, ...stats };
+}
+
 /** The publisher's factory: `AuditPublisher.start(nc, options, logger?)`. */
 export const AuditPublisher = { start };

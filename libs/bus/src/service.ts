@@ -27,6 +27,8 @@ export interface ServiceSpec {
   version: string;
   description: string;
   metadata?: Record<string, string>;
+  /** Extra data in every endpoint's `$SRV.STATS` answer (e.g. the state of the service's audit trail). */
+  stats?: () => unknown;
   /** Called for system faults, which are logged but never leak detail beyond one line. */
   onError?: (err: unknown, endpoint: string) => void;
 }
@@ -49,6 +51,7 @@ export async function serve(
     version: spec.version,
     description: spec.description,
     ...(spec.metadata ? { metadata: spec.metadata } : {}),
+    ...(spec.stats ? { statsHandler: () => Promise.resolve(spec.stats?.() ?? null) } : {}),
     queue: '',
   });
   for (const ep of endpoints) {

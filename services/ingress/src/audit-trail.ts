@@ -9,25 +9,26 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { FastifyRequest } from 'fastify';
-import { auditArguments, type AuditEventFields, type AuditPublisherStats } from '@meshgate/audit';
 import { childTraceparent, type Bus } from '@meshgate/bus';
 import type { Logger } from '@meshgate/config';
 import { DefaultTenant, SessionId, type JsonRpcRequest } from '@meshgate/contracts';
 import { auditOutcome, errorDetail, requestArguments } from './audit-fields';
 import {
+  auditArguments,
   auditRequestId,
   openAuditPublisher,
-  type OpenedPublisher,
+  publisherStatus,
   requestTarget,
   traceIdOf,
+  type AuditEventFields,
+  type AuditStatus,
+  type OpenedPublisher,
 } from '@meshgate/audit';
 import type { IngressConfig } from './config';
 import { attachAudit, type AuditedRequest } from './audited-request';
 import { header, targetOf } from './mcp-guard';
 
-/** What `/readyz` and `/metrics` report of the trail. */
-export type AuditState = 'off' | 'publishing' | 'spooling' | 'refusing';
-export type AuditStatus = { state: AuditState } & Partial<AuditPublisherStats>;
+export type { AuditState, AuditStatus } from '@meshgate/audit';
 
 /** The trail of one ingress instance. */
 export interface AuditTrail {
@@ -134,15 +135,7 @@ function trail(opened: OpenedPublisher, instance: string, logger: Logger): Audit
       return call;
     },
     admission: () => publisher.admission(),
-    status() {
-      const stats = publisher.stats();
-      const state: AuditState = !publisher.admission()
-        ? 'refusing'
-        : stats.spoolBytes > 0
-          ? 'spooling'
-          : 'publishing';
-      return { state, ...stats };
-    },
+    status: () => publisherStatus(publisher),
     stop: () => opened.stop(),
   };
 }

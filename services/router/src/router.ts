@@ -132,6 +132,7 @@ async function compose(
       version: RouterVersion,
       description: 'Meshgate router: upstream MCP connections, federation and namespacing',
       metadata: { instance: instanceId },
+      stats: () => ({ audit: audit?.status() ?? { state: 'off' } }),
       onError: (err, endpoint) =>
         log.error({ err: err instanceof Error ? err.message : String(err), endpoint }, 'router call failed'),
     },

@@ -10,7 +10,14 @@ import type { Bus } from '@meshgate/bus';
 import type { Logger } from '@meshgate/config';
 import { DefaultTenant } from '@meshgate/contracts';
 import { auditOutcome } from './audit-fields';
-import { auditRequestId, clip, openAuditPublisher, requestTarget } from '@meshgate/audit';
+import {
+  auditRequestId,
+  clip,
+  openAuditPublisher,
+  publisherStatus,
+  requestTarget,
+  type AuditStatus,
+} from '@meshgate/audit';
 import type { RouterAuditConfig } from './config';
 import type { ConnectionHooks } from './upstream/connection';
 
@@ -20,6 +27,8 @@ export interface UpstreamAudit {
   agentRequest: NonNullable<ConnectionHooks['agentRequest']>;
   /** False in fail-closed mode while the spool has no room: calls are refused then. */
   admission(): boolean;
+  /** The trail's state and counters, for `$SRV.STATS`. */
+  status(): AuditStatus;
   stop(): Promise<void>;
 }
 
@@ -64,6 +73,7 @@ export async function startUpstreamAudit(
       });
     },
     admission: () => publisher.admission(),
+    status: () => publisherStatus(publisher),
     stop: () => opened.stop(),
   };
 }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Subscription } from '@nats-io/nats-core';
+import { Svcm } from '@nats-io/services';
 import { AuditEvent, RouterReply, Subjects } from '@meshgate/contracts';
 import { spawnNats, type SpawnedNats } from '@meshgate/testing';
 import { handleCall } from '../src/call-handler';
@@ -46,6 +47,15 @@ afterAll(async () => {
 });
 
 describe('upstream-call events', () => {
+  it('reports the state of its trail in $SRV.STATS', async () => {
+    const client = new Svcm(h.bus.nc).client();
+    const stats = [];
+    for await (const s of await client.stats('meshgate-router')) stats.push(s);
+    const data = stats.flatMap((s) => s.endpoints ?? []).map((e) => e.data as { audit?: { state?: string } });
+    expect(data.length).toBeGreaterThan(0);
+    expect(data.every((d) => d.audit?.state === 'publishing')).toBe(true);
+  });
+
   it('records each request relayed for an agent, with the trace id of the call', async () => {
     events.length = 0;
     const session = newSession({ kind: 'federated' });
