@@ -7,9 +7,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { request, type Agent } from 'node:http';
+import type { Agent } from 'node:http';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import type { AuditEvent } from '@meshgate/contracts';
+import { messagesOf, postJsonRpc, type HttpAnswer } from './mcp-post';
 
 /** What a caller saw: a result, a JSON-RPC error written by the gateway, or no answer (transport failure). */
 export type SeenOutcome = 'ok' | 'rpc-error' | 'no-answer';
@@ -31,78 +32,9 @@ export interface CallRecord {
   endedAt: number;
 }
 
-interface HttpAnswer {
-  status: number;
-  contentType: string;
-  sessionId: string | undefined;
-  body: string;
-}
-
-const MAX_ANSWER_BYTES = 1024 * 1024;
-
 /** A fresh W3C trace id: 32 lowercase hex digits, never all zeros. */
 export function newTraceId(): string {
   return randomUUID().replaceAll('-', '');
-}
-
-function post(
-  url: URL,
-  agent: Agent,
-  headers: Record<string, string>,
-  payload: string,
-  timeoutMs: number,
-): Promise<HttpAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, {
-      method: 'POST',
-      agent,
-      timeout: timeoutMs,
-      headers: {
-        ...headers,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'content-length': Buffer.byteLength(payload),
-      },
-    });
-    req.once('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.once('error', reject);
-    req.once('response', (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_ANSWER_BYTES) res.destroy(new Error(`answer exceeds ${MAX_ANSWER_BYTES} bytes`));
-        else chunks.push(chunk);
-      });
-      res.once('error', reject);
-      res.once('end', () => {
-        const sid = res.headers['mcp-session-id'];
-        resolve({
-          status: res.statusCode ?? 0,
-          contentType: res.headers['content-type'] ?? '',
-          sessionId: typeof sid === 'string' ? sid : undefined,
-          body: Buffer.concat(chunks).toString('utf8'),
-        });
-      });
-    });
-    req.end(payload);
-  });
-}
-
-/** The JSON-RPC messages of an answer: one JSON body, or the `data` of each SSE event. */
-function messagesOf(answer: HttpAnswer): unknown[] {
-  if (!answer.contentType.includes('text/event-stream')) return [JSON.parse(answer.body)];
-  return answer.body
-    .split(/\r?\n\r?\n/)
-    .map((event) =>
-      event
-        .split(/\r?\n/)
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => line.slice(line.startsWith('data: ') ? 6 : 5))
-        .join('\n'),
-    )
-    .filter((data) => data.trim() !== '')
-    .map((data) => JSON.parse(data) as unknown);
 }
 
 type Seen = Pick<CallRecord, 'outcome' | 'code' | 'detail'> & { result?: unknown };
@@ -157,7 +89,7 @@ export class ChaosSession {
       },
     };
     const startedAt = Date.now();
-    const answer = await post(endpoint, agent, traceHeader(traceId), JSON.stringify(init), timeoutMs);
+    const answer = await postJsonRpc(endpoint, agent, traceHeader(traceId), JSON.stringify(init), timeoutMs);
     const seen = seenIn(answer, 1);
     const sessionId = answer.sessionId;
     if (seen.outcome !== 'ok' || sessionId === undefined)
@@ -176,7 +108,7 @@ export class ChaosSession {
       startedAt,
       endedAt: Date.now(),
     };
-    const ack = await post(
+    const ack = await postJsonRpc(
       endpoint,
       agent,
       headers,
@@ -200,7 +132,7 @@ export class ChaosSession {
     const startedAt = Date.now();
     let seen: Seen;
     try {
-      const answer = await post(
+      const answer = await postJsonRpc(
         this.url,
         this.agent,
         { ...this.headers, ...traceHeader(traceId) },

@@ -1,2 +1,3 @@
 /** Shared HTTP pieces of Meshgate's APIs. */
 export * from './problem';
+export * from './api-app';

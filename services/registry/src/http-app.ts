@@ -1,10 +1,11 @@
 /**
- * The registry's admin HTTP application: JSON only (anything else is a 415), a body limit (413), problem
- * details for every error, liveness and readiness probes, and the `/v1/servers` resource. Built without
- * listening, so tests drive it with `inject()`.
+ * The registry's admin HTTP application: the shared API app of libs/http (liveness and readiness probes,
+ * problem details for every error) with JSON only (anything else is a 415), a body limit (413), and the
+ * `/v1/servers` resource. Built without listening, so tests drive it with `inject()`.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { HttpProblem, installProblemHandling, sendProblem, toProblem } from './problem';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { createApiApp } from '@meshgate/http';
+import { problemMapping } from './problem';
 import { registerServersApi, type ServersApiDeps } from './servers-api';
 
 export interface HttpAppOptions extends ServersApiDeps {
@@ -17,30 +18,15 @@ export interface HttpAppOptions extends ServersApiDeps {
 
 /** Builds the admin application; the caller listens or injects. */
 export function buildHttpApp(opts: HttpAppOptions): FastifyInstance {
-  const app = Fastify({
-    loggerInstance: opts.logger,
-    logController: new LogController({ disableRequestLogging: true }),
+  const app = createApiApp({
+    logger: opts.logger,
+    problems: problemMapping,
+    ready: opts.ready,
     bodyLimit: opts.bodyLimit,
-    routerOptions: { maxParamLength: 256 },
-    return503OnClosing: true,
-    // Errors raised before routing (malformed URL encoding, oversize path parameter) get problem details too.
-    frameworkErrors: (err, request, reply) => {
-      void sendProblem(reply, request, toProblem(err));
-    },
+    // An oversize path parameter is answered with problem details too.
+    maxParamLength: 256,
   });
   app.removeContentTypeParser(['text/plain']);
-  installProblemHandling(app);
-
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (request, reply) => {
-    try {
-      await opts.ready();
-      return { status: 'ready' };
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      return sendProblem(reply, request, new HttpProblem(503, `not ready: ${reason}`));
-    }
-  });
   registerServersApi(app, opts);
   return app;
 }

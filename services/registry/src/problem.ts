@@ -3,15 +3,9 @@
  * when NATS cannot be reached, and field-level problems (`errors`: a JSON pointer into the body and a
  * detail each, as RFC 9457 suggests) for invalid server definitions.
  */
-import type { FastifyInstance } from 'fastify';
-import {
-  HttpProblem,
-  installProblemHandling as install,
-  toProblem as toHttpProblem,
-  type ProblemMapping,
-} from '@meshgate/http';
+import { HttpProblem, type ProblemMapping } from '@meshgate/http';
 
-export { HttpProblem, sendProblem } from '@meshgate/http';
+export { HttpProblem } from '@meshgate/http';
 
 /** One field-level problem of a request: a JSON pointer into the body and a detail. */
 export interface FieldProblem {
@@ -24,10 +18,5 @@ export function invalidFields(detail: string, errors: FieldProblem[]): HttpProbl
   return new HttpProblem(400, detail, { errors: errors.slice(0, 50) });
 }
 
-const mapping: ProblemMapping = { unreachable: 'the catalogue' };
-
-/** Turns any error into the problem the client sees. */
-export const toProblem = (err: unknown): HttpProblem => toHttpProblem(err, mapping);
-
-/** Makes every error and every unknown route of `app` answer with problem details. */
-export const installProblemHandling = (app: FastifyInstance): void => install(app, mapping);
+/** The mapping the API app is built with (see libs/http). */
+export const problemMapping: ProblemMapping = { unreachable: 'the catalogue' };
