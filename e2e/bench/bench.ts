@@ -1,24 +1,37 @@
 /**
- * `npm run bench`: tools/call latency (p50/p99) and calls/s directly against an upstream, through mcp-proxy
- * and through Meshgate, at each session count; then the ingress memory per idle session. Prints one report
- * with PASS/MISS beside each target and exits 0 whatever the figures; it exits 1 only when something could
- * not run (the failed rows say why). Every child process is stopped at the end, on error and on SIGINT.
+ * `npm run bench`: first the policy stage's in-process micro-benchmarks (decisions, limiter admissions);
+ * then tools/call latency (p50/p99) and calls/s directly against an upstream, through mcp-proxy and through
+ * Meshgate (API keys and policies enforced, as in production; once more without them, to weigh that stage),
+ * at each session count; then the ingress memory per idle session. Prints one report with PASS/MISS beside
+ * each target and exits 0 whatever the figures; it exits 1 only when something could not run (the failed
+ * rows say why). Every child process is stopped at the end, on error and on SIGINT.
  */
 import { z } from 'zod';
 import { cpus, loadavg } from 'node:os';
 import { ConfigError, parseEnv } from '@meshgate/config';
 import { ChildProcesses } from './child-processes';
-import { REPO_ROOT, startDirect, startMcpProxy, startMeshgate, type AuditSetting, type RunningTarget, type UpstreamKind } from './bench-targets';
+import {
+  REPO_ROOT,
+  startDirect,
+  startMcpProxy,
+  startMeshgate,
+  type AccessSetting,
+  type AuditSetting,
+  type RunningTarget,
+  type UpstreamKind,
+} from './bench-targets';
 import { runCell } from './closed-loop';
 import { measureIdleMemory } from './idle-memory';
 import { renderReport, type CellResult, type IdleResult, type IngestResult } from './report-table';
 import { measureAuditIngest } from './audit-ingest';
+import { measurePolicyMicro, type PolicyMicroResult } from './policy-micro';
 import { spawnNats } from '@meshgate/testing';
 
 /** Everything one run measured. */
 interface Measured {
   cells: CellResult[];
   idle: IdleResult[];
+  policy: PolicyMicroResult;
   ingest?: IngestResult;
 }
 
@@ -35,6 +48,12 @@ const BenchEnv = z.object({
   BENCH_AUDIT: z.enum(['on', 'publish', 'off']).default('off'),
   /** 0 skips the audit rows: the stdio stack again with the trail published only, and with its archiver. */
   BENCH_AUDIT_ROWS: z.coerce.number().int().min(0).max(1).default(1),
+  /** 0 skips the stdio stack without authentication and policy (the baseline of the policy stage's cost). */
+  BENCH_POLICY_ROWS: z.coerce.number().int().min(0).max(1).default(1),
+  /** 0 skips the in-process decision micro-benchmark (libs/policy/bench/decide.ts). */
+  BENCH_DECIDE: z.coerce.number().int().min(0).max(1).default(1),
+  /** Sequential admissions per case of the limiter micro-benchmark (libs/policy/bench/limits.ts); 0 skips it. */
+  BENCH_LIMITS_CALLS: z.coerce.number().int().min(0).max(10_000_000).refine((n) => n === 0 || n >= 1000, 'must be 0 or >= 1000').default(200_000),
   /** tools/calls (three events each) in the audit ingest backlog; 0 skips the ingest measurement. */
   BENCH_INGEST_CALLS: z.coerce.number().int().min(0).max(1_000_000).default(20_000),
   BENCH_DURATION_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
@@ -52,12 +71,20 @@ async function runPhases(env: BenchEnv, natsUrl: string, children: ChildProcesse
   const cells: CellResult[] = [];
   const idle: IdleResult[] = [];
   let ingest: IngestResult | undefined;
+  // Before any stack runs, so that the micro-benchmarks have the cores to themselves.
+  const policy = await measurePolicyMicro(children, natsUrl, { decide: env.BENCH_DECIDE > 0, limitsCalls: env.BENCH_LIMITS_CALLS }, progress);
 
-  const measure = async (kind: CellResult['kind'], target: string, endpoint: string, tool: string): Promise<void> => {
+  const measure = async (
+    kind: CellResult['kind'],
+    target: string,
+    endpoint: string,
+    headers: Record<string, string>,
+    tool: string,
+  ): Promise<void> => {
     for (const sessions of env.BENCH_SESSIONS) {
       progress(`${target}: ${sessions} session(s), ${env.BENCH_WARMUP_CALLS} warm-up calls, ${env.BENCH_DURATION_MS} ms`);
       try {
-        const plan = { endpoint, tool, sessions, warmupCalls: env.BENCH_WARMUP_CALLS, durationMs: env.BENCH_DURATION_MS };
+        const plan = { endpoint, headers, tool, sessions, warmupCalls: env.BENCH_WARMUP_CALLS, durationMs: env.BENCH_DURATION_MS };
         cells.push({ kind, target, sessions, figures: await runCell(plan) });
       } catch (error) {
         progress(`${target}: ${sessions} session(s) FAILED: ${message(error)}`);
@@ -92,7 +119,8 @@ async function runPhases(env: BenchEnv, natsUrl: string, children: ChildProcesse
     try {
       const running = await start();
       try {
-        idle.push({ kind, target, sessions: env.BENCH_IDLE_SESSIONS, memory: await measureIdleMemory(running.child.pid, running.baseUrl + path, 'echo', env.BENCH_IDLE_SESSIONS) });
+        const memory = await measureIdleMemory(running.child.pid, running.baseUrl + path, running.headers, 'echo', env.BENCH_IDLE_SESSIONS);
+        idle.push({ kind, target, sessions: env.BENCH_IDLE_SESSIONS, memory });
       } finally {
         await running.stop();
       }
@@ -105,14 +133,16 @@ async function runPhases(env: BenchEnv, natsUrl: string, children: ChildProcesse
   progress('starting the echo upstream (Streamable HTTP)');
   const direct = await startDirect(children);
   try {
-    await measure('direct', 'direct-http', `${direct.baseUrl}/mcp`, 'echo');
-    const mg = (upstream: UpstreamKind, audit: AuditSetting = env.BENCH_AUDIT) => () =>
-      startMeshgate(children, natsUrl, upstream, audit);
+    await measure('direct', 'direct-http', `${direct.baseUrl}/mcp`, direct.headers, 'echo');
+    const mg =
+      (upstream: UpstreamKind, audit: AuditSetting = env.BENCH_AUDIT, access: AccessSetting = 'enforced') =>
+      () =>
+        startMeshgate(children, natsUrl, upstream, { audit, access });
     const httpUpstream: UpstreamKind = { kind: 'http', url: `${direct.baseUrl}/mcp` };
 
     progress('starting mcp-proxy (stdio upstream)');
     await phase([{ kind: 'mcp-proxy', target: 'mcp-proxy' }], () => startMcpProxy(children), async (t) => {
-      await measure('mcp-proxy', 'mcp-proxy', `${t.baseUrl}/mcp`, 'echo');
+      await measure('mcp-proxy', 'mcp-proxy', `${t.baseUrl}/mcp`, t.headers, 'echo');
     });
 
     progress('starting Meshgate (http upstream)');
@@ -120,15 +150,23 @@ async function runPhases(env: BenchEnv, natsUrl: string, children: ChildProcesse
     const federated = 'meshgate http /mcp';
     const httpRows = [perServer, federated].map((target) => ({ kind: 'meshgate' as const, target }));
     await phase(httpRows, mg(httpUpstream), async (t) => {
-      await measure('meshgate', perServer, `${t.baseUrl}/servers/bench/mcp`, 'echo');
-      await measure('meshgate', federated, `${t.baseUrl}/mcp`, 'bench__echo');
+      await measure('meshgate', perServer, `${t.baseUrl}/servers/bench/mcp`, t.headers, 'echo');
+      await measure('meshgate', federated, `${t.baseUrl}/mcp`, t.headers, 'bench__echo');
     });
 
     progress('starting Meshgate (stdio upstream)');
     const stdioRow = 'meshgate stdio /servers/bench/mcp';
     await phase([{ kind: 'meshgate', target: stdioRow }], mg({ kind: 'stdio' }), async (t) => {
-      await measure('meshgate', stdioRow, `${t.baseUrl}/servers/bench/mcp`, 'echo');
+      await measure('meshgate', stdioRow, `${t.baseUrl}/servers/bench/mcp`, t.headers, 'echo');
     });
+    if (env.BENCH_POLICY_ROWS > 0) {
+      // Right after the main stdio row, so that the difference is the stage, not a drift of the machine's load.
+      progress('starting Meshgate (stdio upstream, no auth, no policy)');
+      const row = `${stdioRow}, no auth, no policy`;
+      await phase([{ kind: 'meshgate-open', target: row }], mg({ kind: 'stdio' }, env.BENCH_AUDIT, 'open'), async (t) => {
+        await measure('meshgate-open', row, `${t.baseUrl}/servers/bench/mcp`, t.headers, 'echo');
+      });
+    }
     if (env.BENCH_AUDIT_ROWS > 0) {
       for (const [audit, label] of [
         ['publish', 'trail published, no archiver'],
@@ -138,7 +176,7 @@ async function runPhases(env: BenchEnv, natsUrl: string, children: ChildProcesse
         const row = `${stdioRow}, ${label}`;
         const kind = audit === 'on' ? 'meshgate-trail-on' : 'meshgate-trail-publish';
         await phase([{ kind, target: row }], mg({ kind: 'stdio' }, audit), async (t) => {
-          await measure(kind, row, `${t.baseUrl}/servers/bench/mcp`, 'echo');
+          await measure(kind, row, `${t.baseUrl}/servers/bench/mcp`, t.headers, 'echo');
         });
       }
     }
@@ -158,7 +196,7 @@ async function runPhases(env: BenchEnv, natsUrl: string, children: ChildProcesse
   } finally {
     await direct.stop();
   }
-  return { cells, idle, ...(ingest ? { ingest } : {}) };
+  return { cells, idle, policy, ...(ingest ? { ingest } : {}) };
 }
 
 async function main(): Promise<number> {
@@ -188,16 +226,21 @@ async function main(): Promise<number> {
     } finally {
       await nats?.stop();
     }
-    const { cells, idle, ingest } = measured;
+    const { cells, idle, policy, ingest } = measured;
     const cpu = cpus();
     const header = [
       `Meshgate benchmark ${new Date().toISOString()}  node ${process.version}  ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}`,
       `tools/call on a one-tool echo upstream; ${env.BENCH_WARMUP_CALLS} warm-up calls then ${env.BENCH_DURATION_MS} ms per cell; audit trail ${env.BENCH_AUDIT}; NATS ${env.NATS_URL ?? `private (${natsUrl})`}`,
+      'Meshgate rows: API key required (agent bench-agent) and Cedar policies enforced (bundled default set), unless the row says otherwise',
       `load average (1 min) at start ${loadAtStart.toFixed(2)}, at end ${(loadavg()[0] ?? 0).toFixed(2)}: other work on the machine skews every row`,
     ].join('\n');
-    process.stdout.write(`${renderReport(cells, idle, header, ingest)}\n`);
+    process.stdout.write(`${renderReport({ header, cells, idle, policy, ingest })}\n`);
     const failed =
-      cells.some((c) => c.error !== undefined) || idle.some((i) => i.error !== undefined) || ingest?.error !== undefined;
+      cells.some((c) => c.error !== undefined) ||
+      idle.some((i) => i.error !== undefined) ||
+      ingest?.error !== undefined ||
+      policy.decisions?.error !== undefined ||
+      policy.admits?.error !== undefined;
     return failed ? 1 : 0;
   } catch (error) {
     progress(`FAILED: ${message(error)}`);

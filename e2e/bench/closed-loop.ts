@@ -11,6 +11,8 @@ import { summarize, type CellFigures } from './latency-stats';
 export interface CellPlan {
   endpoint: string;
   tool: string;
+  /** Sent with every request (the API key of an authenticated Meshgate); `{}` for other targets. */
+  headers: Record<string, string>;
   sessions: number;
   warmupCalls: number;
   durationMs: number;
@@ -26,7 +28,7 @@ function nowUs(): number {
 export async function runCell(plan: CellPlan): Promise<CellFigures> {
   const agents = Array.from({ length: plan.sessions }, () => new Agent({ keepAlive: true, maxSockets: 1 }));
   try {
-    const sessions = await Promise.all(agents.map((agent) => McpHttpSession.open(plan.endpoint, agent)));
+    const sessions = await Promise.all(agents.map((agent) => McpHttpSession.open(plan.endpoint, agent, plan.headers)));
     const samples: number[] = [];
     let phase: 'warmup' | 'measure' | 'done' = 'warmup';
     let warmed = 0;

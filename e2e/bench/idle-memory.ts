@@ -26,12 +26,18 @@ export function readRssKb(pid: number): number {
   return Number(match[1]);
 }
 
-async function openSessions(endpoint: string, count: number, agent: Agent, tool?: string): Promise<void> {
+async function openSessions(
+  endpoint: string,
+  headers: Record<string, string>,
+  count: number,
+  agent: Agent,
+  tool?: string,
+): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < count) {
       next++;
-      const session = await McpHttpSession.open(endpoint, agent);
+      const session = await McpHttpSession.open(endpoint, agent, headers);
       if (tool) await session.callTool(tool, 'warm-up');
     }
   };
@@ -42,15 +48,21 @@ const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve,
 
 /**
  * Warms the process up with a few sessions that each make one call (JIT, pools, buffers), reads its RSS,
- * opens `count` idle sessions, lets it settle, and reads its RSS again.
+ * opens `count` idle sessions, lets it settle, and reads its RSS again. Every request carries `headers`.
  */
-export async function measureIdleMemory(pid: number, endpoint: string, tool: string, count: number): Promise<IdleMemory> {
+export async function measureIdleMemory(
+  pid: number,
+  endpoint: string,
+  headers: Record<string, string>,
+  tool: string,
+  count: number,
+): Promise<IdleMemory> {
   const agent = new Agent({ keepAlive: true, maxSockets: OPEN_CONCURRENCY });
   try {
-    await openSessions(endpoint, WARMUP_SESSIONS, agent, tool);
+    await openSessions(endpoint, headers, WARMUP_SESSIONS, agent, tool);
     await settle();
     const beforeKb = readRssKb(pid);
-    await openSessions(endpoint, count, agent);
+    await openSessions(endpoint, headers, count, agent);
     await settle();
     return { sessions: count, beforeKb, afterKb: readRssKb(pid) };
   } finally {

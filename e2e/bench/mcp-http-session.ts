@@ -26,8 +26,11 @@ export class McpHttpSession {
     private readonly headers: Record<string, string>,
   ) {}
 
-  /** Runs initialize and notifications/initialized; all later requests reuse `agent`'s connections. */
-  static async open(endpoint: string, agent: Agent): Promise<McpHttpSession> {
+  /**
+   * Runs initialize and notifications/initialized; all later requests reuse `agent`'s connections. Every
+   * request carries `authHeaders` (e.g. `authorization` with the bench agent's API key; none by default).
+   */
+  static async open(endpoint: string, agent: Agent, authHeaders: Record<string, string> = {}): Promise<McpHttpSession> {
     const url = new URL(endpoint);
     const init = {
       jsonrpc: '2.0',
@@ -35,11 +38,11 @@ export class McpHttpSession {
       method: 'initialize',
       params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'meshgate-bench', version: '1.0.0' } },
     };
-    const answer = await postJsonRpc(url, agent, {}, JSON.stringify(init));
+    const answer = await postJsonRpc(url, agent, authHeaders, JSON.stringify(init));
     const result = responseFor(answer, 1, `initialize ${endpoint}`)['result'] as { protocolVersion?: unknown } | undefined;
     if (!answer.sessionId) throw new Error(`initialize ${endpoint}: no Mcp-Session-Id header`);
     const version = typeof result?.protocolVersion === 'string' ? result.protocolVersion : LATEST_PROTOCOL_VERSION;
-    const headers = { 'mcp-session-id': answer.sessionId, 'mcp-protocol-version': version };
+    const headers = { ...authHeaders, 'mcp-session-id': answer.sessionId, 'mcp-protocol-version': version };
     const ack = await postJsonRpc(url, agent, headers, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
     if (ack.status !== 202 && ack.status !== 200) throw new Error(`notifications/initialized ${endpoint}: HTTP ${ack.status}`);
     return new McpHttpSession(url, agent, headers);

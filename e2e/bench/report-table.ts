@@ -1,14 +1,17 @@
 /**
  * The printed report: the latency/throughput table with ratios against the direct baseline, the idle-memory
- * table, and PASS/MISS beside each target. Pure formatting of measured figures, no I/O.
+ * table, the policy stage's in-process figures, and PASS/MISS beside each target. Pure formatting of
+ * measured figures, no I/O.
  */
 import type { CellFigures } from './latency-stats';
 import type { IdleMemory } from './idle-memory';
 import type { IngestFigures } from './audit-ingest';
+import type { PolicyMicroResult } from './policy-micro';
 
 /**
  * Targets of the issues: added p50 at 1 session, calls/s at 32 sessions, KB per idle session; the audit
- * trail adds at most 0.1 ms to p50, and one archiver replica ingests five times the gateway's peak event rate.
+ * trail adds at most 0.1 ms to p50, and one archiver replica ingests five times the gateway's peak event rate;
+ * authentication and the policy stage add at most 0.3 ms to p50, and a cached decision takes at most 50 µs.
  */
 export const TARGETS = {
   addedP50Ms: 1,
@@ -16,6 +19,8 @@ export const TARGETS = {
   idleKbPerSession: 20,
   auditAddedP50Ms: 0.1,
   ingestPeakMultiple: 5,
+  policyAddedP50Ms: 0.3,
+  cachedDecisionUs: 50,
 } as const;
 
 /** Audit events one tools/call produces: request-received, upstream-call, response-sent. */
@@ -26,8 +31,9 @@ export interface CellResult {
   /**
    * `meshgate-trail-publish` / `meshgate-trail-on`: the stdio stack again with its audit trail published
    * (no archiver) and with its archiver on the same cores; the main stdio row (trail off) is their baseline.
+   * `meshgate-open`: the stdio stack again without authentication and policy, the baseline of that stage.
    */
-  kind: 'direct' | 'mcp-proxy' | 'meshgate' | 'meshgate-trail-publish' | 'meshgate-trail-on';
+  kind: 'direct' | 'mcp-proxy' | 'meshgate' | 'meshgate-trail-publish' | 'meshgate-trail-on' | 'meshgate-open';
   target: string;
   sessions: number;
   figures?: CellFigures;
@@ -155,16 +161,84 @@ export function auditLines(cells: CellResult[], ingest: IngestResult | undefined
   return lines;
 }
 
-function failureLines(cells: CellResult[], idle: IdleResult[]): string[] {
+/** The decision and admission micro-benchmarks as tables (one core = one router replica). */
+function policyTables(policy: PolicyMicroResult): string {
+  const decisions = policy.decisions?.figures
+    ? table(
+        ['policy decision (in process, one core)', 'µs/decision', 'decisions/s per replica'],
+        policy.decisions.figures.map((f) => [`${f.cached ? 'cached' : 'uncached'}, ${f.set}`, f.usPerDecision.toFixed(2), f.decisionsPerSec.toFixed(0)]),
+      )
+    : `policy decisions: ${policy.decisions ? 'FAILED' : 'not measured (BENCH_DECIDE=0)'}`;
+  const admits = policy.admits?.figures
+    ? table(
+        ['limiter admission (in process, one core)', 'µs/admit', 'admits/s per replica'],
+        policy.admits.figures.map((f) => [f.limits, f.usPerAdmit.toFixed(3), f.admitsPerSec.toFixed(0)]),
+      )
+    : `limiter admissions: ${policy.admits ? 'FAILED' : 'not measured (BENCH_LIMITS_CALLS=0)'}`;
+  return `${decisions}\n\n${admits}`;
+}
+
+/** Authentication and the policy stage: p50 added to a stdio call at each session count, and cached decisions. */
+export function policyLines(cells: CellResult[], policy: PolicyMicroResult): string[] {
+  const lines: string[] = [];
+  const stdio = (kind: CellResult['kind'], n: number) =>
+    cells.find((c) => c.kind === kind && c.target.startsWith('meshgate stdio') && c.sessions === n)?.figures;
+  for (const n of [...new Set(cells.map((c) => c.sessions))]) {
+    const on = stdio('meshgate', n);
+    const off = stdio('meshgate-open', n);
+    const at = `at ${n} session${n === 1 ? '' : 's'}`;
+    if (!on || !off) {
+      lines.push(`n/a   policy: auth + policy stage added p50 ${at} (needs both stdio rows; BENCH_POLICY_ROWS=1)`);
+      continue;
+    }
+    const added = (on.p50Us - off.p50Us) / 1000;
+    const sum = `p50(stdio) ${ms(on.p50Us)} - p50(stdio, no auth, no policy) ${ms(off.p50Us)} = ${added.toFixed(3)} ms`;
+    lines.push(`${verdict(added <= TARGETS.policyAddedP50Ms)}  policy: auth + policy stage added p50 ${at} = ${sum} (target <= ${TARGETS.policyAddedP50Ms} ms)`);
+    lines.push(`info  policy: calls/s ${at} with auth + policy ${on.callsPerSec.toFixed(0)}, without ${off.callsPerSec.toFixed(0)} (${(on.callsPerSec / off.callsPerSec).toFixed(2)}x)`);
+  }
+  const cached = policy.decisions?.figures?.filter((f) => f.cached) ?? [];
+  if (cached.length === 0) lines.push(`n/a   policy: cached decision (${policy.decisions ? 'FAILED' : 'not measured, BENCH_DECIDE=0'})`);
+  for (const f of cached) {
+    const figures = `${f.usPerDecision.toFixed(2)} µs, ${f.decisionsPerSec.toFixed(0)} decisions/s per replica`;
+    lines.push(`${verdict(f.usPerDecision <= TARGETS.cachedDecisionUs)}  policy: cached decision in process, ${f.set}: ${figures} (target <= ${TARGETS.cachedDecisionUs} µs)`);
+  }
+  return lines;
+}
+
+function failureLines(cells: CellResult[], idle: IdleResult[], policy: PolicyMicroResult): string[] {
+  const firstLine = (error: string): string => error.split('\n')[0] ?? error;
   const failed = [
     ...cells.filter((c) => !c.figures).map((c) => `${c.target} (${c.sessions} sessions): ${c.error ?? 'no figures'}`),
     ...idle.filter((r) => !r.memory).map((r) => `${r.target} (${r.sessions} idle sessions): ${r.error ?? 'no figures'}`),
+    ...(policy.decisions?.error ? [`policy decisions: ${firstLine(policy.decisions.error)}`] : []),
+    ...(policy.admits?.error ? [`limiter admissions: ${firstLine(policy.admits.error)}`] : []),
   ];
   return failed.length > 0 ? ['', 'Failures', ...failed.map((l) => `  ${l}`)] : [];
 }
 
+/** Everything the report prints. */
+export interface ReportInput {
+  header: string;
+  cells: CellResult[];
+  idle: IdleResult[];
+  policy: PolicyMicroResult;
+  ingest?: IngestResult | undefined;
+}
+
 /** The whole report as printed. */
-export function renderReport(cells: CellResult[], idle: IdleResult[], header: string, ingest?: IngestResult): string {
-  const targets = [...targetLines(cells, idle), ...auditLines(cells, ingest)].map((l) => `  ${l}`);
-  return [header, '', latencyTable(cells), '', idleTable(idle), '', 'Targets', ...targets, ...failureLines(cells, idle)].join('\n');
+export function renderReport({ header, cells, idle, policy, ingest }: ReportInput): string {
+  const targets = [...targetLines(cells, idle), ...policyLines(cells, policy), ...auditLines(cells, ingest)];
+  return [
+    header,
+    '',
+    latencyTable(cells),
+    '',
+    idleTable(idle),
+    '',
+    policyTables(policy),
+    '',
+    'Targets',
+    ...targets.map((l) => `  ${l}`),
+    ...failureLines(cells, idle, policy),
+  ].join('\n');
 }

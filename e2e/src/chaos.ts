@@ -249,16 +249,36 @@ export function spoolSegments(dir: string): number {
 /** The steps each request must leave in the trail, by what its caller saw (README, ADR 003). */
 function stepRules(
   call: CallRecord,
-): Record<'request-received' | 'upstream-call' | 'response-sent', [number, number]> {
+): Record<'request-received' | 'policy-decision' | 'upstream-call' | 'response-sent', [number, number]> {
   if (call.method === 'initialize')
-    return { 'request-received': [1, 1], 'upstream-call': [0, 0], 'response-sent': [1, 1] };
+    return {
+      'request-received': [1, 1],
+      'policy-decision': [0, 0],
+      'upstream-call': [0, 0],
+      'response-sent': [1, 1],
+    };
   switch (call.outcome) {
     case 'ok':
-      return { 'request-received': [1, 1], 'upstream-call': [1, 1], 'response-sent': [1, 1] };
-    case 'rpc-error': // ingress received it and answered it; the router may have gone upstream before it failed
-      return { 'request-received': [1, 1], 'upstream-call': [0, 1], 'response-sent': [1, 1] };
+      return {
+        'request-received': [1, 1],
+        'policy-decision': [1, 1],
+        'upstream-call': [1, 1],
+        'response-sent': [1, 1],
+      };
+    case 'rpc-error': // ingress received it and answered it; the router may have decided and gone upstream before it failed
+      return {
+        'request-received': [1, 1],
+        'policy-decision': [0, 1],
+        'upstream-call': [0, 1],
+        'response-sent': [1, 1],
+      };
     case 'no-answer':
-      return { 'request-received': [0, 1], 'upstream-call': [0, 1], 'response-sent': [0, 1] };
+      return {
+        'request-received': [0, 1],
+        'policy-decision': [0, 1],
+        'upstream-call': [0, 1],
+        'response-sent': [0, 1],
+      };
   }
 }
 

@@ -1,8 +1,11 @@
 /**
  * Composes a whole gateway in this process for end-to-end tests: a private NATS, the registry seeded from
- * a config file in the desktop `mcpServers` format, optionally the audit archiver, N router replicas and M
- * ingress replicas, each started through its own `start()` exactly as its `main.ts` does. Audit spools and
- * the archiver's key live in the gateway's temporary directory; without `audit` the trail is off.
+ * a config file in the desktop `mcpServers` format, the policy service (its bundled default set, or the
+ * files of `policyDir`), optionally the audit archiver, N router replicas and M ingress replicas, each
+ * started through its own `start()` exactly as its `main.ts` does. Audit spools and the archiver's key live
+ * in the gateway's temporary directory; without `audit` the trail is off. Authentication is off
+ * (`MESHGATE_AUTH=none`, every call as `default/anonymous`, an agent) unless `auth` asks for it; policies
+ * are enforced either way.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +15,7 @@ import * as registry from '@meshgate/registry';
 import * as router from '@meshgate/router';
 import * as ingress from '@meshgate/ingress';
 import * as audit from '@meshgate/audit-service';
+import * as policy from '@meshgate/policy-service';
 
 /** One upstream in the `mcpServers` format (plus Meshgate's extras). */
 export type McpServerEntry =
@@ -26,6 +30,10 @@ export interface GatewayOptions {
   env?: Record<string, string>;
   /** Also start the audit archiver, before router and ingress, and turn their audit trail on. */
   audit?: boolean;
+  /** Authenticate the MCP endpoints (API keys; JWTs with MESHGATE_JWT_ISSUERS in `env`). */
+  auth?: boolean;
+  /** A directory of policy files (`<set>.cedar`, `limits.json`) the policy service loads. */
+  policyDir?: string;
 }
 
 export interface Gateway {
@@ -35,6 +43,8 @@ export interface Gateway {
   routers: router.RouterHandle[];
   /** The audit archiver, when `audit` was asked for. */
   audit: audit.AuditHandle | undefined;
+  /** The policy service (a test may stop it: routers then refuse calls once its heartbeat is stale). */
+  policy: policy.PolicyHandle;
   /** MCP URL on ingress replica `replica`: federated, or one server's endpoint. */
   mcpUrl(opts?: { replica?: number; server?: string }): URL;
   stop(): Promise<void>;
@@ -59,6 +69,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const env = {
     LOG_LEVEL: 'warn',
     MESHGATE_AUDIT: opts.audit ? 'on' : 'off',
+    MESHGATE_AUTH: opts.auth ? 'on' : 'none',
     ...opts.env,
     NATS_URL: nats.url,
   };
@@ -69,6 +80,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       registry.loadConfig({ ...env, REGISTRY_PORT: '0', MESHGATE_CONFIG: configFile }),
     );
     stops.push(() => reg.stop());
+    const pol = await policy.start(
+      policy.loadConfig({
+        ...env,
+        MESHGATE_POLICY_PORT: '0',
+        ...(opts.policyDir ? { MESHGATE_POLICY_DIR: opts.policyDir } : {}),
+      }),
+    );
+    stops.push(() => pol.stop());
     let archiver: audit.AuditHandle | undefined;
     if (opts.audit) {
       const a = await audit.start(
@@ -95,6 +114,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       ingress: ingresses,
       routers,
       audit: archiver,
+      policy: pol,
       mcpUrl({ replica = 0, server } = {}) {
         const base = ingresses[replica]!.url;
         return new URL(server ? `${base}/servers/${server}/mcp` : `${base}/mcp`);

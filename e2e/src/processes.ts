@@ -115,7 +115,7 @@ const spoolRoot = mkdtempSync(join(tmpdir(), 'mg-e2e-spool-'));
 process.once('exit', () => rmSync(spoolRoot, { recursive: true, force: true }));
 
 /** The services with a launcher at `services/<name>/src/main.ts`. */
-export type ServiceName = 'registry' | 'router' | 'ingress';
+export type ServiceName = 'registry' | 'policy' | 'router' | 'ingress';
 
 /** Runs a service's real launcher from the repository root; `label` names it in messages. */
 export function spawnService(

@@ -1,6 +1,7 @@
 /**
- * The audit chaos test (issue 5, point 8): 10,000 tools/call through the real launchers of registry, router,
- * ingress and the audit service, with the trail on (default mode, fail-open), on a nats-server of the test's
+ * The audit chaos test (issue 5, point 8): 10,000 tools/call through the real launchers of registry, the
+ * policy service (policies enforced: each call also leaves its policy decision), router, ingress and the
+ * audit service, with the trail on (default mode, fail-open), on a nats-server of the test's
  * own, while the audit service is killed with SIGKILL at 20 % and 50 % of the calls (a new one is started
  * each time) and NATS is killed with SIGKILL and started again on the same port and store at 75 %. Eight
  * sessions send their own W3C traceparent with every call (ingress keeps its trace id) and record what they
@@ -212,10 +213,15 @@ beforeAll(async () => {
     MESHGATE_CONFIG: join(dir, 'meshgate.json'),
     MESHGATE_AUDIT: 'on',
     MESHGATE_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+    // Policies enforced (the policy service runs and is killed with NATS); agents unauthenticated.
+    MESHGATE_AUTH: 'none',
   };
   const [registryPort, ingressPort] = await Promise.all([freePort(), freePort()]);
   ingressUrl = `http://127.0.0.1:${ingressPort}`;
   const registry = spawnService('registry', { ...env, REGISTRY_PORT: String(registryPort) });
+  const policyPort = await freePort();
+  const policy = spawnService('policy', { ...env, MESHGATE_POLICY_PORT: String(policyPort) });
+  await waitReady(policy, () => httpOk(`http://127.0.0.1:${policyPort}/readyz`), READY_MS);
   const router = spawnService(
     'router',
     { ...env, INSTANCE_ID: 'router-a', MESHGATE_AUDIT_SPOOL_DIR: spoolDir('router') },
@@ -231,7 +237,7 @@ beforeAll(async () => {
     },
     'ingress-a',
   );
-  services.push(registry, router, ingress);
+  services.push(registry, policy, router, ingress);
   try {
     await Promise.all([
       waitReady(registry, () => httpOk(`http://127.0.0.1:${registryPort}/readyz`), READY_MS),

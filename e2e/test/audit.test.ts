@@ -63,7 +63,8 @@ beforeAll(async () => {
   } finally {
     await client.close();
   }
-  // initialize, two calls upstream, one refused by the router: 4 x 2 ingress events + 2 upstream-calls.
+  // initialize, two calls upstream, one refused by the router: 4 x 2 ingress events, and for each of the
+  // two calls upstream a policy decision and an upstream-call.
   const archive = await JsAuditArchive.open(bus.nc);
   let events: AuditEvent[] = [];
   await waitUntil(
@@ -71,14 +72,14 @@ beforeAll(async () => {
       const all = (await archive.records(DefaultTenant, 1, 1000)).map((r) => r.event);
       const traces = new Set(all.filter((e) => e.session === sessionId).map((e) => e.traceId));
       events = all.filter((e) => traces.has(e.traceId));
-      return events.length >= 10;
+      return events.length >= 12;
     },
     15_000,
     'the requests of the session to be archived',
   );
   // Anything late (a duplicate) would show up here.
   await new Promise((resolve) => setTimeout(resolve, 300));
-  expect(events).toHaveLength(10);
+  expect(events).toHaveLength(12);
   byTrace = new Map();
   for (const e of events) byTrace.set(e.traceId, [...(byTrace.get(e.traceId) ?? []), e]);
 }, 60_000);
@@ -94,14 +95,23 @@ describe('the audit trail of a session', () => {
     expect(kinds(events)).toEqual([
       'ingress:request-received',
       'ingress:response-sent',
+      'router:policy-decision',
       'router:upstream-call',
     ]);
+    expect(events.find((e) => e.kind === 'policy-decision')).toMatchObject({
+      effect: 'allow',
+      policies: ['platform/agents-use-everything'],
+      principal: 'default/anonymous',
+      server: 'ev',
+      target: 'echo',
+    });
     const received = events.find((e) => e.kind === 'request-received')!;
     expect(received).toMatchObject({
       arguments: { digest: argumentsDigest(SECRET_ARGS), redacted: { apiKey: '[redacted]', q: 'x' } },
       protocolVersion: expect.any(String),
       clientAddress: '127.0.0.1',
       tenant: DefaultTenant,
+      principal: 'default/anonymous',
     });
     expect(JSON.stringify(events)).not.toContain('sk-123');
     const upstream = events.find((e) => e.kind === 'upstream-call')!;
@@ -116,6 +126,7 @@ describe('the audit trail of a session', () => {
     expect(kinds(events)).toEqual([
       'ingress:request-received',
       'ingress:response-sent',
+      'router:policy-decision',
       'router:upstream-call',
     ]);
     expect(events.find((e) => e.kind === 'upstream-call')).toMatchObject({
@@ -152,6 +163,6 @@ describe('the audit trail of a session', () => {
     });
     expect(report.findings).toEqual([]);
     expect(report.ok).toBe(true);
-    expect(report.checked).toBeGreaterThanOrEqual(10);
+    expect(report.checked).toBeGreaterThanOrEqual(12);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Failover at process level: the real launchers of registry, two router replicas and two ingress replicas
+ * Failover at process level: the real launchers of registry, policy service, two router replicas and two ingress replicas
  * on a private nats-server, upstreams the feature fixture over Streamable HTTP (in this process) and over
  * stdio (spawned by each router). An SDK client keeps one session while its router replica, then its
  * ingress replica, is killed with SIGKILL; a call in flight on a killed router ends in a JSON-RPC error.
@@ -105,14 +105,23 @@ beforeAll(async () => {
   const stdio = featureServerStdioCommand();
   const config = { mcpServers: { fx: { url: fixture.url, type: 'http' }, fxs: stdio } };
   writeFileSync(join(dir, 'meshgate.json'), JSON.stringify(config));
-  env = { NATS_URL: nats.url, LOG_LEVEL: 'warn', MESHGATE_CONFIG: join(dir, 'meshgate.json') };
+  // Policies enforced by the routers (the policy service runs); agents unauthenticated (MESHGATE_AUTH=none).
+  env = {
+    NATS_URL: nats.url,
+    LOG_LEVEL: 'warn',
+    MESHGATE_CONFIG: join(dir, 'meshgate.json'),
+    MESHGATE_AUTH: 'none',
+  };
   bus = await Bus.connect({ url: nats.url, name: 'failover-test' });
   const registryPort = await freePort();
   const registry = spawnService('registry', { ...env, REGISTRY_PORT: String(registryPort) });
-  procs.push(registry);
+  const policyPort = await freePort();
+  const policy = spawnService('policy', { ...env, MESHGATE_POLICY_PORT: String(policyPort) });
+  procs.push(registry, policy);
   try {
     await Promise.all([
       waitReady(registry, () => httpOk(`http://127.0.0.1:${registryPort}/readyz`), READY_MS),
+      waitReady(policy, () => httpOk(`http://127.0.0.1:${policyPort}/readyz`), READY_MS),
       startRouter('router-a'),
       startIngress('a'),
       startIngress('b'),

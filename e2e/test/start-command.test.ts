@@ -1,8 +1,11 @@
 /**
  * `meshgate start` as a user runs it: from a directory without meshgate.yaml (so the registry seeds the
  * demo upstream, server-everything over stdio), with NATS_URL on a loopback port where nothing listens (so
- * the command starts its own nats-server). It must print where agents connect, serve an MCP client there,
- * and on Ctrl-C (SIGINT) stop everything it started and exit 0, leaving no process and no port behind.
+ * the command starts its own nats-server), and the admin key given in MESHGATE_API_KEY (the nats-server's
+ * store under the repository's .meshgate/ outlives runs, so a key created on a first run would not be
+ * shown again). It must print where agents connect, refuse an MCP client without a key, serve one with
+ * the key there (the bundled policy lets agents use everything), and on Ctrl-C (SIGINT) stop everything it
+ * started and exit 0, leaving no process and no port behind.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { generateApiKey } from '@meshgate/auth';
 import { firstText, freePort, tcpAnswers, waitUntil } from '@meshgate/testing';
 import {
   REPO_ROOT,
@@ -25,8 +29,9 @@ import {
 const BANNER = 'Meshgate is ready.';
 
 let dir: string;
-let ports: { nats: number; ingress: number; registry: number; audit: number };
+let ports: { nats: number; ingress: number; registry: number; audit: number; policy: number };
 let meshgate: ManagedProcess;
+const adminKey = generateApiKey().apiKey;
 /** Every process `meshgate start` ran, seen while it was up: pid -> command line. */
 const seen = new Map<number, string>();
 
@@ -37,6 +42,7 @@ beforeAll(async () => {
     ingress: await freePort(),
     registry: await freePort(),
     audit: await freePort(),
+    policy: await freePort(),
   };
   meshgate = spawnProcess({
     name: 'meshgate start',
@@ -48,6 +54,8 @@ beforeAll(async () => {
       PORT: String(ports.ingress),
       REGISTRY_PORT: String(ports.registry),
       AUDIT_PORT: String(ports.audit),
+      MESHGATE_POLICY_PORT: String(ports.policy),
+      MESHGATE_API_KEY: adminKey,
       LOG_LEVEL: 'warn',
     },
   });
@@ -76,15 +84,27 @@ describe('meshgate start', () => {
     expect(out).toMatch(/Upstream servers: .*everything \(stdio\)/);
     const configLine = out.split('\n').find((line) => line.trim().startsWith('{"mcpServers"'));
     expect(JSON.parse(configLine ?? 'null')).toEqual({
-      mcpServers: { meshgate: { type: 'http', url: mcpUrl } },
+      mcpServers: {
+        meshgate: { type: 'http', url: mcpUrl, headers: { Authorization: 'Bearer <agent API key>' } },
+      },
     });
+    expect(out).toContain('admin API key: the one in MESHGATE_API_KEY (platform-admin).');
+    expect(out).not.toContain(adminKey);
   });
 
-  it('serves an MCP client at the printed URL: the demo tools, namespaced, answer', async () => {
+  it('refuses an MCP client without a key, and serves one with a key: the demo tools answer', async () => {
     const url = /MCP endpoint \(all servers, federated\):\s+(\S+)/.exec(meshgate.output())?.[1];
     expect(url).toBeDefined();
+    const anonymous = new Client({ name: 'start-command-test', version: '1.0.0' });
+    await expect(anonymous.connect(new StreamableHTTPClientTransport(new URL(url!)))).rejects.toThrow(
+      /401|Unauthorized/,
+    );
     const client = new Client({ name: 'start-command-test', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(url!)));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(url!), {
+        requestInit: { headers: { authorization: `Bearer ${adminKey}` } },
+      }),
+    );
     try {
       const names = (await client.listTools()).tools.map((tool) => tool.name);
       expect(names).toContain('everything__echo');
@@ -102,6 +122,7 @@ describe('meshgate start', () => {
     for (const expected of [
       /nats-server/,
       /services\/registry/,
+      /services\/policy/,
       /services\/router/,
       /services\/ingress/,
       /server-everything/,

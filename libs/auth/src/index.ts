@@ -1,4 +1,7 @@
-/** Authentication of Meshgate: API keys (format, KV store, watch-fed verifier, bootstrap), roles, and the keys admin API. */
+/**
+ * Authentication of Meshgate: API keys (format, KV store, watch-fed verifier, bootstrap), JWT/OIDC bearer
+ * tokens and the OAuth resource-server pieces (RFC 9728 metadata, challenges), roles, and the keys admin API.
+ */
 export * from './api-key-format';
 export * from './api-key-store';
 export * from './api-key-verifier';
@@ -8,3 +11,10 @@ export * from './key-lifecycle';
 export * from './roles';
 export { adminKeysApi, AdminKeysPath, type AdminKeysApiOptions } from './admin-api';
 export { HttpProblem } from './admin-problem';
+export * from './jwt-issuers';
+export * from './jwt-claims';
+export * from './jwt-verifier';
+export { KeySourceError, metadataUrlsFor, type FetchLike } from './issuer-discovery';
+export * from './protected-resource';
+export * from './challenge';
+export * from './request-auth';

@@ -8,6 +8,12 @@ import { z } from 'zod';
 import { ServerDefinition, ServerName, type ServerDefinitionInput } from '@meshgate/contracts';
 import { parseAuditCommand, type AuditCommand } from './commands/audit';
 import { parseKeysCommand, type KeysCommand } from './commands/keys';
+import {
+  parseLimitsCommand,
+  parsePoliciesCommand,
+  type LimitsCommand,
+  type PoliciesCommand,
+} from './commands/policies';
 
 /** The user typed something the CLI does not accept (exit code 2). */
 export class UsageError extends Error {
@@ -32,7 +38,9 @@ export type Command =
   | { kind: 'servers-add'; registryUrl: string; definition: ServerDefinitionInput }
   | { kind: 'servers-remove'; registryUrl: string; name: ServerName }
   | AuditCommand
-  | KeysCommand;
+  | KeysCommand
+  | PoliciesCommand
+  | LimitsCommand;
 
 /** Parses `argv` (without the node and script paths). Throws UsageError on any mistake. */
 export function parseCommand(
@@ -50,6 +58,8 @@ export function parseCommand(
   if (verb === 'servers') return parseServers(rest, env);
   if (verb === 'audit') return parseAuditCommand(rest, env);
   if (verb === 'keys') return parseKeysCommand(rest, env);
+  if (verb === 'policies') return parsePoliciesCommand(rest, env);
+  if (verb === 'limits') return parseLimitsCommand(rest, env);
   throw new UsageError(`unknown command "${verb}"`);
 }
 

@@ -7,6 +7,7 @@ import { ApiError, ApiUnreachable } from './api-client';
 import { parseCommand, UsageError, type Command } from './args';
 import { runAudit } from './commands/audit';
 import { runKeys } from './commands/keys';
+import { runLimits, runPolicies } from './commands/policies';
 import { runServers } from './commands/servers';
 import { runStart } from './commands/start';
 import type { Io } from './io';
@@ -46,6 +47,15 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
       case 'keys-rotate':
       case 'keys-revoke':
         return await runKeys(command, ctx.io);
+      case 'policies-list':
+      case 'policies-get':
+      case 'policies-put':
+      case 'policies-validate':
+      case 'policies-delete':
+        return await runPolicies(command, ctx.io, ctx.cwd);
+      case 'limits-get':
+      case 'limits-put':
+        return await runLimits(command, ctx.io, ctx.cwd);
       default:
         return await runServers(command, ctx.io);
     }
@@ -59,6 +69,8 @@ function failureText(err: unknown, kind: Command['kind']): string {
   if (err instanceof ApiUnreachable) {
     if (kind.startsWith('audit-'))
       return `${err.message}\nIs the audit service running? Point --audit-url or MESHGATE_AUDIT_URL at it.`;
+    if (kind.startsWith('policies-') || kind.startsWith('limits-'))
+      return `${err.message}\nIs the policy service running? Point --policy-url or MESHGATE_POLICY_URL at it.`;
     if (kind.startsWith('keys-'))
       return `${err.message}\nIs the gateway running ("meshgate start")? Point --ingress-url or MESHGATE_INGRESS_URL at ingress.`;
     return `${err.message}\nIs the gateway running ("meshgate start")? Point --registry-url or MESHGATE_REGISTRY_URL at the registry.`;

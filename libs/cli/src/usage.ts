@@ -2,6 +2,7 @@
 import { DefaultRegistryUrl } from './args';
 import { DefaultAuditUrl } from './commands/audit';
 import { DefaultIngressUrl } from './commands/keys';
+import { DefaultPolicyUrl } from './commands/policies';
 
 /** Printed by `meshgate help`, and after a usage error. */
 export const Usage = `meshgate: run and administer the Meshgate MCP gateway
@@ -35,6 +36,20 @@ Usage:
       (until Ctrl-C), or a check of the tenant's hash chain and signed checkpoints (exit 1 when it fails).
       filters: --from <iso> --to <iso> --principal <p> --server <s> --target <t> --kind <kind>
                --outcome <outcome> --trace-id <32 hex>
+  meshgate policies list [--json]
+  meshgate policies get <set> [--json]
+  meshgate policies validate <set> --file <path.cedar> [--json]
+  meshgate policies put <set> --file <path.cedar> [--json]
+  meshgate policies delete <set> [--json]
+      Manage the Cedar policy sets: "platform" (every tenant; platform-admin only) or a tenant's own
+      (its admin). put validates first and prints each error as <file>:<line>:<column>; nothing is
+      stored unless the whole set is valid. The platform set can be replaced, not deleted.
+  meshgate limits get [--json]
+  meshgate limits put <file.json> [--json]
+      Read or replace the rate limits, concurrency limits and daily quotas every router enforces
+      (platform-admin only). get prints a table, or with --json the limits as a file put accepts;
+      put checks the file first and prints each problem as <file>: <path>: <message>; nothing is
+      stored unless the whole file is valid. {"v": 1, "rules": []} limits nothing.
   meshgate help
 
 Options of "servers":
@@ -43,6 +58,10 @@ Options of "servers":
 Options of "keys":
   --ingress-url <url>    ingress, which serves the keys admin API (env MESHGATE_INGRESS_URL, default ${DefaultIngressUrl})
   --api-key <key>        an admin or platform-admin API key (env MESHGATE_API_KEY)
+
+Options of "policies" and "limits":
+  --policy-url <url>     policy service admin API (env MESHGATE_POLICY_URL, default ${DefaultPolicyUrl})
+  --api-key <key>        an admin or platform-admin API key (env MESHGATE_API_KEY; limits: platform-admin)
 
 Options of "audit":
   --audit-url <url>      audit API (env MESHGATE_AUDIT_URL, default ${DefaultAuditUrl})
@@ -65,6 +84,8 @@ Examples:
   meshgate keys create --tenant acme --principal ci-bot --kind agent --role agent --expires-in-days 90
   meshgate keys create --tenant acme --principal secops --role auditor
   meshgate audit query --tenant default --kind response-sent --from 2026-11-24T00:00:00Z
+  meshgate policies put acme --file policies/acme.cedar
+  meshgate limits put limits.json
 
 Exit codes: 0 success, 1 failure, 2 usage error.
 `;

@@ -55,6 +55,8 @@ describe('start configuration', () => {
       ingress: { host: '127.0.0.1', port: 8080 },
       registry: { host: '127.0.0.1', port: 8081 },
       audit: { host: '127.0.0.1', port: 8082 },
+      policy: { host: '127.0.0.1', port: 8083 },
+      auth: 'on',
       configPath: '/home/me/meshgate.yaml',
       stateDir: '/home/me/.meshgate',
     });
@@ -79,7 +81,7 @@ describe('start configuration', () => {
 
   it('starts the audit archiver before router and ingress, with their state under the state dir', () => {
     const ctx = { config: startConfig({ AUDIT_PORT: '9002' }, '/home/me'), demo: false };
-    expect(Services.map((s) => s.name)).toEqual(['registry', 'audit', 'router', 'ingress']);
+    expect(Services.map((s) => s.name)).toEqual(['registry', 'policy', 'audit', 'router', 'ingress']);
     const byName = new Map(Services.map((s) => [s.name, s]));
     expect(byName.get('audit')?.env(ctx)).toMatchObject({
       AUDIT_PORT: '9002',
@@ -142,6 +144,7 @@ describe('readyBanner', () => {
         { name: 'old', transport: 'sse', enabled: false },
       ],
       adminKey: { kind: 'existing' },
+      auth: 'on',
     });
     expect(text).toContain('MCP endpoint (all servers, federated):  http://127.0.0.1:8080/mcp');
     expect(text).toContain('http://127.0.0.1:8080/servers/<name>/mcp');
@@ -151,9 +154,31 @@ describe('readyBanner', () => {
     );
     const config = text.split('\n').find((line) => line.includes('mcpServers'))!;
     expect(JSON.parse(config)).toEqual({
-      mcpServers: { meshgate: { type: 'http', url: 'http://127.0.0.1:8080/mcp' } },
+      mcpServers: {
+        meshgate: {
+          type: 'http',
+          url: 'http://127.0.0.1:8080/mcp',
+          headers: { Authorization: 'Bearer <agent API key>' },
+        },
+      },
     });
+    expect(text).toContain(
+      'meshgate keys create --tenant default --principal my-agent --kind agent --role agent',
+    );
     expect(clientConfig('u')).toBe('{"mcpServers":{"meshgate":{"type":"http","url":"u"}}}');
+  });
+
+  it('says loudly when authentication is off, and asks for no key then', () => {
+    const text = readyBanner({
+      ingressUrl: 'http://h:1',
+      registryUrl: 'http://h:2',
+      servers: [],
+      adminKey: { kind: 'existing' },
+      auth: 'none',
+    });
+    const config = text.split('\n').find((line) => line.includes('mcpServers'))!;
+    expect(JSON.parse(config)).toEqual({ mcpServers: { meshgate: { type: 'http', url: 'http://h:1/mcp' } } });
+    expect(text).toContain('Authentication is OFF (MESHGATE_AUTH=none)');
   });
 
   it('says when there are no servers, or when they could not be listed', () => {
@@ -161,13 +186,14 @@ describe('readyBanner', () => {
       ingressUrl: 'http://h:1',
       registryUrl: 'http://h:2',
       adminKey: { kind: 'existing' } as const,
+      auth: 'on' as const,
     };
     expect(readyBanner({ ...base, servers: [] })).toContain('none yet. Add one with: meshgate servers add');
     expect(readyBanner({ ...base, servers: null })).toContain('could not be listed');
   });
 
   it('shows a created admin key once, clearly, and never a key it did not create', () => {
-    const base = { ingressUrl: 'http://h:1', registryUrl: 'http://h:2', servers: [] };
+    const base = { ingressUrl: 'http://h:1', registryUrl: 'http://h:2', servers: [], auth: 'on' as const };
     const key = `mgk_0123456789abcdef_${'A'.repeat(43)}`;
     const created = readyBanner({ ...base, adminKey: { kind: 'created', apiKey: key } }).split('\n');
     expect(created.filter((line) => line.includes(key))).toEqual([`admin API key (shown once): ${key}`]);

@@ -21,10 +21,14 @@ export const AuditKind = z.enum([
 ]);
 export type AuditKind = z.infer<typeof AuditKind>;
 
-/** A tenant id: one subject token, lower case. */
+/**
+ * A tenant id: one subject token, lower case. `platform` is reserved: it names the policy set that applies
+ * to every tenant (libs/contracts policy.ts), so no tenant may be called that.
+ */
 export const TenantId = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and "-", starting with a letter or digit');
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and "-", starting with a letter or digit')
+  .refine((t) => t !== 'platform', '"platform" is reserved for the policy set of every tenant');
 export type TenantId = z.infer<typeof TenantId>;
 
 /** The tenant of every request until tenants are configured. */

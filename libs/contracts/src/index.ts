@@ -5,3 +5,5 @@ export * from './session';
 export * from './router';
 export * from './audit';
 export * from './auth';
+export * from './policy';
+export * from './limits';

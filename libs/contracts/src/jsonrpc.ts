@@ -59,6 +59,10 @@ export const ErrorCodes = {
   RequestTimeout: -32003,
   Overloaded: -32004,
   ServiceUnavailable: -32005,
+  /** A rate limit, concurrency limit or quota refused the call; `data` is a LimitExceeded. */
+  RateLimited: -32006,
+  /** Policy denied a request on something the principal may see (hidden things answer as unknown). */
+  Forbidden: -32007,
   UrlElicitationRequired: -32042,
 } as const;
 

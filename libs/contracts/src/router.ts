@@ -13,6 +13,8 @@ export const RouterCall = z.object({
   message: JsonRpcRequest,
   /** Subject on which messages related to this request (progress, sampling, logs) reach the agent. */
   stream: z.string().optional(),
+  /** The agent's IP address as ingress saw it (policy context). */
+  clientAddress: z.string().max(64).optional(),
 });
 export type RouterCall = z.infer<typeof RouterCall>;
 

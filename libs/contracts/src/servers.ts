@@ -1,7 +1,8 @@
 /**
  * Upstream server definitions: what the registry stores and the router connects to. Names are restricted
  * so that they can prefix tool names (`<server>__<tool>`), resource URI schemes (`<server>+file:`) and
- * subject tokens without any escaping.
+ * subject tokens without any escaping. Credentials may be references (`{env}`, `{file}`) that the router
+ * resolves when it connects, so secrets need not be stored in the registry in clear.
  */
 import { z } from 'zod';
 
@@ -21,25 +22,81 @@ const Common = {
   stateful: z.boolean().default(false),
   /** Deadline for one request to this upstream. */
   timeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
+  /** Most requests in flight to this upstream from one router replica ({@link DefaultMaxConcurrent}). */
+  maxConcurrent: z.number().int().min(1).max(10_000).optional(),
+  /** Most requests waiting for a slot, first come first served; more are shed ({@link DefaultMaxQueue}). */
+  maxQueue: z.number().int().min(0).max(100_000).optional(),
+  /** Longest wait for a free slot; without it a request waits until its own deadline. */
+  queueTimeoutMs: z.number().int().min(1).max(3_600_000).optional(),
 };
 
-const HeaderMap = z.record(z.string().regex(/^[A-Za-z0-9-]+$/, 'invalid header name'), z.string().max(8192));
+/** Requests in flight to one upstream per router replica when the definition sets no `maxConcurrent`. */
+export const DefaultMaxConcurrent = 64;
+/** Requests waiting for one upstream per router replica when the definition sets no `maxQueue`. */
+export const DefaultMaxQueue = 256;
+
+/**
+ * A secret in a definition: the value itself, the name of an environment variable of the router, or the
+ * absolute path of a file the router reads (trimmed). References are resolved at every (re)connect, so a
+ * rotated file is picked up by the next connection.
+ */
+export const SecretValue = z.union([
+  z.string().max(8192),
+  z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'invalid environment variable name') }),
+  z.strictObject({
+    file: z
+      .string()
+      .max(4096)
+      .regex(/^(\/|[A-Za-z]:[\\/])/, 'must be an absolute path'),
+  }),
+]);
+export type SecretValue = z.infer<typeof SecretValue>;
+
+const HeaderName = z.string().regex(/^[A-Za-z0-9-]+$/, 'invalid header name');
+const HeaderMap = z.record(HeaderName, z.string().max(8192));
 
 export const StdioServer = z.object({
   ...Common,
   transport: z.literal('stdio'),
   command: z.string().min(1),
   args: z.array(z.string()).default([]),
-  env: z.record(z.string(), z.string()).default({}),
+  /** Variables of the child process; references are resolved at every spawn. */
+  env: z.record(z.string(), SecretValue).default({}),
   cwd: z.string().optional(),
 });
 export type StdioServer = z.infer<typeof StdioServer>;
+
+/** Static credential headers (for example `authorization` or `x-api-key`), resolved at every connect. */
+export const HeaderAuth = z.strictObject({
+  type: z.literal('headers'),
+  headers: z.record(HeaderName, SecretValue),
+});
+export type HeaderAuth = z.infer<typeof HeaderAuth>;
+
+/** OAuth 2.0 client credentials (RFC 6749 4.4, client_secret_basic); the token is sent as a bearer. */
+export const OAuthClientCredentials = z.strictObject({
+  type: z.literal('oauth-client-credentials'),
+  tokenUrl: z.url({ protocol: /^https?$/ }),
+  clientId: z.string().min(1).max(1024),
+  clientSecret: SecretValue,
+  scope: z.string().min(1).max(4096).optional(),
+  /** Requested audience (an extension many authorization servers accept). */
+  audience: z.string().min(1).max(2048).optional(),
+  /** RFC 8707 resource indicator: the upstream the token is meant for. */
+  resource: z.url().optional(),
+});
+export type OAuthClientCredentials = z.infer<typeof OAuthClientCredentials>;
+
+/** How the router authenticates to an HTTP upstream (never with the agent's own credentials). */
+export const UpstreamAuth = z.discriminatedUnion('type', [HeaderAuth, OAuthClientCredentials]);
+export type UpstreamAuth = z.infer<typeof UpstreamAuth>;
 
 export const HttpServer = z.object({
   ...Common,
   transport: z.enum(['streamable-http', 'sse']),
   url: z.url({ protocol: /^https?$/ }),
   headers: HeaderMap.default({}),
+  auth: UpstreamAuth.optional(),
 });
 export type HttpServer = z.infer<typeof HttpServer>;
 

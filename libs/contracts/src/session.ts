@@ -3,6 +3,7 @@
  * `router` pins the session to the router replica that holds its upstream state, and is re-pinned on failover.
  */
 import { z } from 'zod';
+import { Principal } from './auth';
 import { ServerName } from './servers';
 import { isSubjectToken } from './subjects';
 
@@ -26,6 +27,11 @@ export const SessionInfo = z.object({
   clientCapabilities: z.record(z.string(), z.unknown()),
   clientInfo: ClientInfo.optional(),
   target: Target,
+  /**
+   * Who opened the session; every later request of it must come from the same principal (tenant and id),
+   * and the router acts for it (audit trail, per-principal upstream credentials).
+   */
+  principal: Principal,
 });
 export type SessionInfo = z.infer<typeof SessionInfo>;
 

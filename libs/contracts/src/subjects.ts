@@ -33,6 +33,7 @@ export function subject(...tokens: string[]): string {
 export const QueueGroups = {
   router: 'router',
   registry: 'registry',
+  policy: 'policy',
 } as const;
 
 /** Every subject of the platform. */
@@ -58,6 +59,10 @@ export const Subjects = {
   /** Registry queries and change events. */
   registryList: subject('registry', 'list'),
   registryChanged: subject('registry', 'changed'),
+  /** Any policy replica: one decision (DecisionRequest -> DecisionReply). */
+  policyDecide: subject('policy', 'decide'),
+  /** Every policy replica publishes a PolicyHeartbeat here each second; ingress acts on policies only while one is fresh. */
+  policyHeartbeat: subject('policy', 'heartbeat'),
 } as const;
 
 /** KV buckets of the platform. */
@@ -66,6 +71,10 @@ export const Buckets = {
   registry: 'mg_registry',
   /** API key records by key id (libs/auth). */
   apiKeys: 'mg_api_keys',
+  /** Policy sets (`set.<name>`) and the limits (`limits`), kept by the policy service. */
+  policies: 'mg_policies',
+  /** Rate-limit windows, quota days and concurrency leases (libs/policy limiter). */
+  limits: 'mg_limits',
 } as const;
 
 /** Parses `mg.v1.ingress.<instance>.stream.<token>`; null when the subject has another shape. */

@@ -17,6 +17,7 @@ import { adminKeysApi } from '@meshgate/auth';
 import { ErrorCodes, errorResponse } from '@meshgate/contracts';
 import type { IngressContext } from './context';
 import { registerHealthRoutes } from './health-routes';
+import { registerResourceMetadata } from './resource-metadata';
 import { holdOpen, sendProblem, sendRpcError } from './http-replies';
 import { mcpGuard } from './mcp-guard';
 import { handlePost } from './post-route';
@@ -83,6 +84,7 @@ export function buildApp(ctx: IngressContext): FastifyInstance {
     });
   }
   registerHealthRoutes(app, ctx);
+  registerResourceMetadata(app, ctx);
   void app.register(adminKeysApi, { store: ctx.keys.store, verifier: ctx.keys.verifier });
 
   app.setNotFoundHandler((request, reply) =>

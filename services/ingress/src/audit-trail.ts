@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyRequest } from 'fastify';
 import { childTraceparent, type Bus } from '@meshgate/bus';
 import type { Logger } from '@meshgate/config';
-import { DefaultTenant, SessionId, type JsonRpcRequest } from '@meshgate/contracts';
+import { DefaultTenant, SessionId, principalRef, type JsonRpcRequest } from '@meshgate/contracts';
 import { auditOutcome, errorDetail, requestArguments } from './audit-fields';
 import {
   auditArguments,
@@ -26,7 +26,9 @@ import {
 } from '@meshgate/audit';
 import type { IngressConfig } from './config';
 import { attachAudit, type AuditedRequest } from './audited-request';
+import type { AuthRefusal } from './edge-auth';
 import { header, targetOf } from './mcp-guard';
+import { callerOf } from './request-principal';
 
 export type { AuditState, AuditStatus } from '@meshgate/audit';
 
@@ -34,6 +36,11 @@ export type { AuditState, AuditStatus } from '@meshgate/audit';
 export interface AuditTrail {
   /** Starts following a request that was just parsed; publishes its `request-received`. */
   received(request: FastifyRequest, message: JsonRpcRequest): AuditedRequest;
+  /**
+   * Publishes the `authentication` event of a refused request (tenant `default`: a refused sender has
+   * none). Accepted credentials need no event of their own: every event of the request names its principal.
+   */
+  refused(request: FastifyRequest, refusal: AuthRefusal): void;
   /** False in fail-closed mode while the spool has no room: new requests are refused then. */
   admission(): boolean;
   status(): AuditStatus;
@@ -49,6 +56,7 @@ export async function startAuditTrail(bus: Bus, config: IngressConfig, logger: L
         session: undefined,
         answered: () => {},
       }),
+      refused: () => {},
       admission: () => true,
       status: () => ({ state: 'off' }),
       stop: async () => {},
@@ -76,8 +84,10 @@ function trail(opened: OpenedPublisher, instance: string, logger: Logger): Audit
       const traceparent = childTraceparent(header(request, 'traceparent'));
       const target = targetOf(request);
       const sessionHeader = header(request, 'mcp-session-id');
+      const { principal } = callerOf(request);
       const envelope = {
-        tenant: DefaultTenant,
+        tenant: principal.tenant,
+        principal: principalRef(principal),
         traceId: traceIdOf(traceparent),
         service: 'ingress' as const,
         instance,
@@ -133,6 +143,25 @@ function trail(opened: OpenedPublisher, instance: string, logger: Logger): Audit
         });
       });
       return call;
+    },
+    refused(request, refusal) {
+      const time = new Date().toISOString();
+      const traceparent = childTraceparent(header(request, 'traceparent'));
+      const target = targetOf(request);
+      setImmediate(() =>
+        emit({
+          tenant: DefaultTenant,
+          traceId: traceIdOf(traceparent),
+          service: 'ingress',
+          instance,
+          ...(target.kind === 'server' ? { server: target.server } : {}),
+          kind: 'authentication',
+          time,
+          scheme: refusal.scheme,
+          outcome: 'denied',
+          reason: `${refusal.status} ${refusal.reason}: ${refusal.detail}`.slice(0, 512),
+        }),
+      );
     },
     admission: () => publisher.admission(),
     status: () => publisherStatus(publisher),

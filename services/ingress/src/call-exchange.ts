@@ -133,7 +133,13 @@ export async function exchangeCall(
   try {
     const answer = await ctx.router.call(
       record,
-      { v: 1, session: record.session, message, stream: channel.subject },
+      {
+        v: 1,
+        session: record.session,
+        message,
+        stream: channel.subject,
+        clientAddress: reply.request.ip.slice(0, 64),
+      },
       { deadline, traceparent: audited.traceparent },
     );
     finish(answer.message, 'error' in answer.message ? 'error' : 'ok');

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { AuditMode } from '@meshgate/audit';
+import { JwtIssuerConfig, JwtIssuersFromJson } from '@meshgate/auth';
 import { CommonEnv, newInstanceId, parseEnv } from '@meshgate/config';
 import { Buckets } from '@meshgate/contracts';
 
@@ -26,28 +27,39 @@ const Int = (min: number, max: number, fallback: number) =>
     z.coerce.number().int().min(min).max(max).default(fallback),
   );
 
-const IngressEnv = z.object({
-  ...CommonEnv,
-  PORT: Int(0, 65_535, 8080),
-  HOST: z.string().min(1).default('127.0.0.1'),
-  MESHGATE_ALLOWED_ORIGINS: CommaList,
-  MESHGATE_ALLOWED_HOSTS: CommaList,
-  MESHGATE_MAX_BODY_BYTES: Int(1024, 64 * MiB, 4 * MiB),
-  MESHGATE_REQUEST_TIMEOUT_MS: Int(100, 3_600_000, 300_000),
-  MESHGATE_SESSION_TTL_S: Int(1, 30 * 86_400, 86_400),
-  MESHGATE_EVENTS_MAX_AGE_S: Int(1, 7 * 86_400, 300),
-  MESHGATE_EVENTS_MAX_PER_STREAM: Int(1, 1_000_000, 1000),
-  MESHGATE_EVENTS_MAX_BYTES: Int(MiB, Number.MAX_SAFE_INTEGER, 1024 * MiB),
-  MESHGATE_MAX_STREAMS: Int(1, 1_000_000, 10_000),
-  MESHGATE_MAX_STREAMS_PER_SESSION: Int(1, 10_000, 32),
-  MESHGATE_SSE_KEEPALIVE_MS: Int(100, 300_000, 15_000),
-  MESHGATE_SSE_RETRY_MS: Int(0, 600_000, 1000),
-  MESHGATE_ROUTER_PROBE_MS: Int(50, 60_000, 1000),
-  MESHGATE_AUDIT: z.enum(['on', 'off']).default('off'),
-  MESHGATE_AUDIT_MODE: AuditMode.default('fail-open'),
-  MESHGATE_AUDIT_SPOOL_DIR: z.string().min(1).default('.meshgate/spool/ingress'),
-  MESHGATE_AUDIT_SPOOL_MAX_BYTES: Int(64 * 1024, Number.MAX_SAFE_INTEGER, 256 * MiB),
-});
+const IngressEnv = z
+  .object({
+    ...CommonEnv,
+    PORT: Int(0, 65_535, 8080),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    MESHGATE_ALLOWED_ORIGINS: CommaList,
+    MESHGATE_ALLOWED_HOSTS: CommaList,
+    MESHGATE_MAX_BODY_BYTES: Int(1024, 64 * MiB, 4 * MiB),
+    MESHGATE_REQUEST_TIMEOUT_MS: Int(100, 3_600_000, 300_000),
+    MESHGATE_SESSION_TTL_S: Int(1, 30 * 86_400, 86_400),
+    MESHGATE_EVENTS_MAX_AGE_S: Int(1, 7 * 86_400, 300),
+    MESHGATE_EVENTS_MAX_PER_STREAM: Int(1, 1_000_000, 1000),
+    MESHGATE_EVENTS_MAX_BYTES: Int(MiB, Number.MAX_SAFE_INTEGER, 1024 * MiB),
+    MESHGATE_MAX_STREAMS: Int(1, 1_000_000, 10_000),
+    MESHGATE_MAX_STREAMS_PER_SESSION: Int(1, 10_000, 32),
+    MESHGATE_SSE_KEEPALIVE_MS: Int(100, 300_000, 15_000),
+    MESHGATE_SSE_RETRY_MS: Int(0, 600_000, 1000),
+    MESHGATE_ROUTER_PROBE_MS: Int(50, 60_000, 1000),
+    MESHGATE_AUDIT: z.enum(['on', 'off']).default('off'),
+    MESHGATE_AUDIT_MODE: AuditMode.default('fail-open'),
+    MESHGATE_AUDIT_SPOOL_DIR: z.string().min(1).default('.meshgate/spool/ingress'),
+    MESHGATE_AUDIT_SPOOL_MAX_BYTES: Int(64 * 1024, Number.MAX_SAFE_INTEGER, 256 * MiB),
+    MESHGATE_AUTH: z.enum(['on', 'none']).default('on'),
+    MESHGATE_PUBLIC_URL: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z.url({ protocol: /^https?$/ }).optional(),
+    ),
+    MESHGATE_JWT_ISSUERS: z.preprocess((v) => (v === undefined || v === '' ? '[]' : v), JwtIssuersFromJson),
+  })
+  .refine((e) => e.MESHGATE_JWT_ISSUERS.length === 0 || e.MESHGATE_PUBLIC_URL !== undefined, {
+    path: ['MESHGATE_PUBLIC_URL'],
+    message: 'required with MESHGATE_JWT_ISSUERS: tokens are issued for the gateway URL agents use',
+  });
 
 /** The validated configuration of one ingress instance (see README for each variable). */
 export const IngressConfig = z.object({
@@ -84,6 +96,16 @@ export const IngressConfig = z.object({
   }),
   /** The KV bucket of API keys behind the admin API `/admin/v1/keys` (a field so tests can isolate it). */
   apiKeysBucket: z.string(),
+  /**
+   * Authentication of the MCP endpoints: `on` (API keys, and JWTs of the configured issuers), or `none`
+   * (every request runs as the anonymous agent; local trials only). `publicUrl` is the gateway's URL as
+   * agents reach it, the base of its OAuth resource identifiers; unset, the listening address.
+   */
+  auth: z.object({
+    mode: z.enum(['on', 'none']),
+    publicUrl: z.string().optional(),
+    jwtIssuers: z.array(JwtIssuerConfig),
+  }),
 });
 export type IngressConfig = z.infer<typeof IngressConfig>;
 
@@ -118,5 +140,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): IngressConfig 
       spoolMaxBytes: e.MESHGATE_AUDIT_SPOOL_MAX_BYTES,
     },
     apiKeysBucket: Buckets.apiKeys,
+    auth: {
+      mode: e.MESHGATE_AUTH,
+      ...(e.MESHGATE_PUBLIC_URL !== undefined
+        ? { publicUrl: e.MESHGATE_PUBLIC_URL.replace(/\/+$/, '') }
+        : {}),
+      jwtIssuers: e.MESHGATE_JWT_ISSUERS,
+    },
   };
 }

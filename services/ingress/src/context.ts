@@ -6,6 +6,7 @@ import type { ApiKeyStore, ApiKeyVerifier } from '@meshgate/auth';
 import type { Bus } from '@meshgate/bus';
 import type { Logger } from '@meshgate/config';
 import type { AuditTrail } from './audit-trail';
+import type { EdgeAuth } from './edge-auth';
 import type { IngressConfig } from './config';
 import type { EventLog } from './event-log';
 import type { IngressMetrics } from './metrics';
@@ -27,8 +28,10 @@ export interface IngressContext {
   metrics: IngressMetrics;
   /** The audit trail: request-received and response-sent of every answered request. */
   audit: AuditTrail;
-  /** API keys, for the admin API `/admin/v1/keys` (the MCP routes do not authenticate yet). */
+  /** API keys: the admin API `/admin/v1/keys`, and the verifier every authentication uses. */
   keys: { store: ApiKeyStore; verifier: ApiKeyVerifier };
+  /** Authentication of the MCP endpoints. */
+  auth: EdgeAuth;
   /** Calls in flight on this replica by `pendingKey`, each ending itself when the agent cancels it. */
   inflight: Map<string, () => void>;
 }

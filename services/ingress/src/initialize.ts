@@ -10,6 +10,7 @@ import type { IngressContext } from './context';
 import { initializeStatus, mapCallError } from './error-mapping';
 import { targetOf } from './mcp-guard';
 import { InitializeParams } from './message-parse';
+import { callerOf } from './request-principal';
 import { newSessionId } from './session-store';
 import { sendRpcAnswer, sendRpcError } from './http-replies';
 
@@ -40,6 +41,7 @@ export async function initializeSession(
     clientCapabilities: capabilities,
     ...(clientInfo ? { clientInfo } : {}),
     target: targetOf(request),
+    principal: callerOf(request).principal,
   };
   try {
     const answer = await ctx.router.initialize(

@@ -1,7 +1,8 @@
 /**
  * What every request to an MCP endpoint passes before its handler: Host and Origin checks (403), the
- * server name of `/servers/:name/mcp` (404), and for requests after `initialize` the session (header
- * required, known in KV, opened on this same endpoint) and its MCP-Protocol-Version.
+ * server name of `/servers/:name/mcp` (404), authentication (401/403/503, edge-auth.ts), and for requests
+ * after `initialize` the session (header required, known in KV, opened on this same endpoint by this same
+ * principal) and its MCP-Protocol-Version.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -15,6 +16,7 @@ import {
 } from '@meshgate/contracts';
 import type { IngressContext } from './context';
 import { hostAllowed, originAllowed } from './origin-check';
+import { attachCaller, callerOf, samePrincipal } from './request-principal';
 import { checkVersionHeader } from './protocol';
 import { sendProblem, sendRpcError } from './http-replies';
 
@@ -61,6 +63,15 @@ export function mcpGuard(ctx: IngressContext) {
         'Not Found',
         'no such server: names start with a letter and hold letters, digits and "-"',
       );
+    const auth = await ctx.auth.authenticate(request);
+    if (!auth.ok) {
+      const { status, detail, headers } = auth.refusal;
+      ctx.audit.refused(request, auth.refusal);
+      const title = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Service Unavailable';
+      const code = status === 503 ? ErrorCodes.ServiceUnavailable : ErrorCodes.InvalidRequest;
+      return sendRpcError(reply, status, errorResponse(null, code, `${title}: ${detail}`), headers);
+    }
+    attachCaller(request, auth.caller);
     return undefined;
   };
 }
@@ -85,7 +96,12 @@ export async function resolveSession(
     return null;
   }
   const record = SessionId.safeParse(raw).success ? await ctx.sessions.get(raw) : null;
-  if (!record || !sameTarget(record.session.target, targetOf(request))) {
+  // Another principal's session answers exactly like an unknown one: its existence is not told.
+  if (
+    !record ||
+    !sameTarget(record.session.target, targetOf(request)) ||
+    !samePrincipal(record.session.principal, callerOf(request).principal)
+  ) {
     await sendRpcError(reply, 404, errorResponse(id, SESSION_NOT_FOUND, 'Session not found'));
     return null;
   }

@@ -6,13 +6,14 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { ApiKeyStore, ApiKeyVerifier } from '@meshgate/auth';
+import { ApiKeyStore, ApiKeyVerifier, JwtVerifier } from '@meshgate/auth';
 import { Bus } from '@meshgate/bus';
 import { createLogger } from '@meshgate/config';
 import { buildApp } from './app';
 import { startAuditTrail, type AuditTrail } from './audit-trail';
 import type { IngressConfig } from './config';
 import type { IngressContext } from './context';
+import { createEdgeAuth } from './edge-auth';
 import { openEventLog } from './event-log';
 import { createMetrics } from './metrics';
 import { createRouterClient } from './router-client';
@@ -46,6 +47,8 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
   let audit: AuditTrail | undefined;
   let verifier: ApiKeyVerifier | undefined;
   const streams = new StreamRegistry(config.maxStreams, config.maxStreamsPerSession);
+  // The public URL is the listening address until the server listens, unless configured.
+  let publicUrl = config.auth.publicUrl ?? `http://${config.host}:${config.port}`;
   try {
     const store = await openSessionStore(bus, { ttlS: config.sessionTtlS, logger });
     sessions = store;
@@ -66,6 +69,15 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
       onCorrupt: (keyId, reason) => logger.warn({ keyId, reason }, 'skipped an unreadable API key record'),
       onError: (err) => logger.error({ err }, 'the API key watch failed; every key is refused'),
     });
+    if (config.auth.mode === 'none')
+      logger.warn(
+        'MESHGATE_AUTH=none: the MCP endpoints accept every request as the anonymous agent (local trials only)',
+      );
+    // The config requires a public URL with issuers: a token's audience is the URL agents use.
+    const jwt =
+      config.auth.jwtIssuers.length > 0
+        ? new JwtVerifier(config.auth.jwtIssuers, { resource: `${publicUrl}/mcp` })
+        : undefined;
     dispatcher = startStreamDispatcher(bus, config.instanceId, logger);
     store.onEnded((sessionId) => streams.closeSession(sessionId));
     liveness = createRouterLiveness(bus, { intervalMs: config.routerProbeMs, logger });
@@ -84,6 +96,13 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
       ),
       audit: trail,
       keys: { store: keyStore, verifier },
+      auth: createEdgeAuth({
+        mode: config.auth.mode,
+        apiKeys: verifier,
+        jwt,
+        issuers: config.auth.jwtIssuers,
+        publicUrl: () => publicUrl,
+      }),
       inflight: new Map(),
     };
     app = buildApp(ctx);
@@ -101,6 +120,7 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
   const server = app;
   const { port } = server.server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  if (config.auth.publicUrl === undefined) publicUrl = `http://${host}:${port}`;
   let stopping: Promise<void> | undefined;
 
   const shutdown = async () => {

@@ -4,6 +4,7 @@
  * no call sent upstream for nobody. Raw sockets send a request and reset at once. The NATS is spawned for
  * this file so no other project's router answers these calls.
  */
+import { AnonymousPrincipal } from '../src/request-principal';
 import { connect as tcpConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kvm, type KV } from '@nats-io/kv';
@@ -45,7 +46,13 @@ async function seedSession(): Promise<Session> {
   const id = newSessionId();
   const record: SessionRecord = {
     v: 1,
-    session: { id, protocolVersion: '2025-11-25', clientCapabilities: {}, target: { kind: 'federated' } },
+    session: {
+      id,
+      protocolVersion: '2025-11-25',
+      clientCapabilities: {},
+      target: { kind: 'federated' },
+      principal: AnonymousPrincipal,
+    },
     router: router.instance,
     createdAt: Date.now(),
   };

@@ -1,7 +1,8 @@
 /**
  * The API keys admin API hosted by ingress, over its real socket on the shared test NATS (a key bucket of
  * its own): reachable under `/admin/v1/keys`, protected (401 with a Bearer challenge, 403 across tenants),
- * bodies parsed as JSON despite ingress's raw body parser, and the MCP endpoint left as it was (no key asked).
+ * bodies parsed as JSON despite ingress's raw body parser, and independent of the MCP endpoints' own
+ * authentication (here opened with MESHGATE_AUTH=none; edge-auth.test.ts covers it on).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
@@ -76,7 +77,7 @@ describe('ingress /admin/v1/keys', () => {
     await text.arrayBuffer();
   });
 
-  it('leaves the MCP endpoint without authentication, as before', async () => {
+  it('keeps its own key check while MESHGATE_AUTH=none opens the MCP endpoint', async () => {
     const res = await fetch(`${ingress.url}/mcp`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: ACCEPT },

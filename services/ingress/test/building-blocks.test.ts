@@ -37,6 +37,20 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PORT: 'eighty', MESHGATE_MAX_BODY_BYTES: '1' })).toThrow(ConfigError);
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
   });
+  it('authenticates by default, and reads JWT issuers only with the public URL they issue tokens for', () => {
+    expect(loadConfig({}).auth).toEqual({ mode: 'on', jwtIssuers: [] });
+    expect(loadConfig({ MESHGATE_AUTH: 'none' }).auth.mode).toBe('none');
+    expect(() => loadConfig({ MESHGATE_AUTH: 'off' })).toThrow(/MESHGATE_AUTH/);
+    const issuers = JSON.stringify([{ issuer: 'https://idp.example', tenant: { fixed: 'acme' } }]);
+    expect(() => loadConfig({ MESHGATE_JWT_ISSUERS: issuers })).toThrow(/MESHGATE_PUBLIC_URL: required/);
+    const c = loadConfig({ MESHGATE_JWT_ISSUERS: issuers, MESHGATE_PUBLIC_URL: 'https://gw.example/' });
+    expect(c.auth.publicUrl).toBe('https://gw.example');
+    expect(c.auth.jwtIssuers.map((i) => i.issuer)).toEqual(['https://idp.example']);
+    expect(() => loadConfig({ MESHGATE_JWT_ISSUERS: '{not json' })).toThrow(/MESHGATE_JWT_ISSUERS/);
+    expect(() =>
+      loadConfig({ MESHGATE_JWT_ISSUERS: '[{"issuer":"http://idp.example","tenant":{"fixed":"a"}}]' }),
+    ).toThrow(/MESHGATE_JWT_ISSUERS/);
+  });
 });
 
 describe('event ids', () => {

@@ -10,7 +10,8 @@ export const LATEST = '2025-11-25';
 
 /**
  * An ingress configuration for tests: loopback, any free port, quiet, bucket and stream bounds as in
- * production, the audit trail off unless a test turns it on (audit-trail.test.ts).
+ * production, the audit trail off unless a test turns it on (audit-trail.test.ts), authentication off
+ * unless a test turns it on (edge-auth.test.ts).
  */
 export function testConfig(natsUrl: string, extra: Record<string, string> = {}): IngressConfig {
   return loadConfig({
@@ -19,6 +20,7 @@ export function testConfig(natsUrl: string, extra: Record<string, string> = {}):
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
     MESHGATE_AUDIT: 'off',
+    MESHGATE_AUTH: 'none',
     ...extra,
   });
 }

@@ -1,4 +1,5 @@
 // Validation paths of the HTTP edge through Fastify inject(), on the shared test NATS (no router needed).
+import { AnonymousPrincipal } from '../src/request-principal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kvm, type KV } from '@nats-io/kv';
 import { Bus, encodeJson } from '@meshgate/bus';
@@ -18,7 +19,13 @@ async function seedSession(version: string, router = 'router-nowhere'): Promise<
   const id = newSessionId();
   const record: SessionRecord = {
     v: 1,
-    session: { id, protocolVersion: version, clientCapabilities: {}, target: { kind: 'federated' } },
+    session: {
+      id,
+      protocolVersion: version,
+      clientCapabilities: {},
+      target: { kind: 'federated' },
+      principal: AnonymousPrincipal,
+    },
     router,
     createdAt: Date.now(),
   };

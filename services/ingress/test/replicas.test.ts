@@ -3,6 +3,7 @@
  * resume on another replica from the event log, a session pinned to a dead router replica fails over
  * and is re-pinned, and readiness follows the router. The NATS is spawned for this file.
  */
+import { AnonymousPrincipal } from '../src/request-principal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kvm, type KV } from '@nats-io/kv';
 import { spawnNats, type SpawnedNats } from '@meshgate/testing';
@@ -126,7 +127,13 @@ describe('two replicas', () => {
     const id = newSessionId();
     const record: SessionRecord = {
       v: 1,
-      session: { id, protocolVersion: '2025-11-25', clientCapabilities: {}, target: { kind: 'federated' } },
+      session: {
+        id,
+        protocolVersion: '2025-11-25',
+        clientCapabilities: {},
+        target: { kind: 'federated' },
+        principal: AnonymousPrincipal,
+      },
       router: 'router-dead',
       createdAt: Date.now(),
     };
@@ -146,7 +153,13 @@ describe('two replicas', () => {
     const id = newSessionId();
     const record: SessionRecord = {
       v: 1,
-      session: { id, protocolVersion: '2025-11-25', clientCapabilities: {}, target: { kind: 'federated' } },
+      session: {
+        id,
+        protocolVersion: '2025-11-25',
+        clientCapabilities: {},
+        target: { kind: 'federated' },
+        principal: AnonymousPrincipal,
+      },
       router: 'router-dead',
       createdAt: Date.now(),
     };

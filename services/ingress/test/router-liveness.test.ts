@@ -4,6 +4,7 @@
  * without re-sending it to another replica; the session goes on with the next call. The NATS is spawned
  * for this file so no other project's router answers these calls.
  */
+import { AnonymousPrincipal } from '../src/request-principal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -125,6 +126,7 @@ describe('router client', () => {
       protocolVersion: '2025-11-25',
       clientCapabilities: {},
       target: { kind: 'federated' as const },
+      principal: AnonymousPrincipal,
     };
     const record: SessionRecord = { v: 1, session, router: 'bad.router', createdAt: Date.now() };
     const message = { jsonrpc: '2.0' as const, id: 1, method: 'tools/list' };

@@ -1,8 +1,9 @@
 /**
  * The Meshgate configuration file: JSON or YAML (by extension, else sniffed), holding the `mcpServers` map
- * of desktop MCP clients. Parsing is pure (text and environment in, definitions out); it reports every
- * problem at once, each naming the file, the server and the field, e.g.
- * `meshgate.yaml: server "github": url: Invalid URL`.
+ * of desktop MCP clients. `${VAR}` references are expanded against the registry's environment, except in
+ * secret references (`{env}`, `{file}`), which reach the definitions as written for the router to resolve.
+ * Parsing is pure (text and environment in, definitions out); it reports every problem at once, each
+ * naming the file, the server and the field, e.g. `meshgate.yaml: server "github": url: Invalid URL`.
  */
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -10,7 +11,7 @@ import { z } from 'zod';
 import type { ServerDefinition } from '@meshgate/contracts';
 import { ServerName } from '@meshgate/contracts';
 import { expandReferences, type Environment } from './env-references';
-import { entryToDefinition } from './mcp-servers-format';
+import { entryToDefinition, isSecretReference } from './mcp-servers-format';
 
 /** The file cannot be used; `problems` lists every reason, one line each. */
 export class ConfigFileError extends Error {
@@ -37,7 +38,10 @@ export function formatOf(file: string, text: string): 'json' | 'yaml' {
   return text.trimStart().startsWith('{') ? 'json' : 'yaml';
 }
 
-/** Parses the configuration `text` of `file`, resolving `${VAR}` references against `env`. */
+/**
+ * Parses the configuration `text` of `file`, resolving `${VAR}` references against `env`; secret
+ * references (`{env: NAME}`, `{file: /path}`) are kept for the router.
+ */
 export function parseConfigFile(file: string, text: string, env: Environment): ServerDefinition[] {
   const document = parseDocument(file, text.replace(/^\uFEFF/, ''));
   const shape = FileShape.safeParse(document);
@@ -57,7 +61,7 @@ export function parseConfigFile(file: string, text: string, env: Environment): S
       problems.push(`${where}: name: ${ServerName.safeParse(name).error?.issues[0]?.message ?? 'invalid'}`);
       continue;
     }
-    const expanded = expandReferences(rawEntry, env);
+    const expanded = expandReferences(rawEntry, env, isSecretReference);
     for (const e of expanded.errors) problems.push(`${where}: ${e.path}: ${e.message}`);
     if (expanded.errors.length) continue;
     const result = entryToDefinition(name, expanded.value);

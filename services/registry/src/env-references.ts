@@ -1,12 +1,16 @@
 /**
  * Environment references in configuration strings: `${NAME}` takes the variable's value, `${NAME:-text}`
  * falls back to `text` when the variable is unset or empty, and `$${` writes a literal `${`. A reference to
- * a variable that is not set is an error naming the variable and where it was used. Pure: the environment
- * is an argument.
+ * a variable that is not set is an error naming the variable and where it was used. Values the caller marks
+ * as literal (secret references such as `{env: NAME}` or `{file: /path}`, which another component resolves)
+ * are kept exactly as written. Pure: the environment is an argument.
  */
 
 /** The environment references are resolved against. */
 export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** Tells whether the value at `path` (keys from the root) is kept as written, without expansion. */
+export type IsLiteral = (path: readonly string[], value: unknown) => boolean;
 
 /** One unresolved reference: where it is (dotted path) and why it failed. */
 export interface UnresolvedReference {
@@ -45,15 +49,18 @@ export function expandString(
 }
 
 /**
- * Expands every string inside a parsed JSON/YAML value (object keys are left as written). Returns the
- * expanded copy and one error per string that could not be expanded.
+ * Expands every string inside a parsed JSON/YAML value (object keys are left as written), except inside
+ * the values `isLiteral` selects. Returns the expanded copy and one error per string that could not be
+ * expanded.
  */
 export function expandReferences(
   value: unknown,
   env: Environment,
+  isLiteral: IsLiteral = () => false,
 ): { value: unknown; errors: UnresolvedReference[] } {
   const errors: UnresolvedReference[] = [];
   const walk = (node: unknown, path: string[]): unknown => {
+    if (isLiteral(path, node)) return node;
     if (typeof node === 'string') {
       const expanded = expandString(node, env);
       if (expanded.ok) return expanded.value;

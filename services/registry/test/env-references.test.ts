@@ -1,4 +1,7 @@
-/** `${VAR}` expansion: values, defaults, escapes, and an error for every reference that cannot resolve. */
+/**
+ * `${VAR}` expansion: values, defaults, escapes, values kept literal on request, and an error for every
+ * reference that cannot resolve.
+ */
 import { describe, expect, it } from 'vitest';
 import { expandReferences, expandString } from '../src/env-references';
 
@@ -66,6 +69,21 @@ describe('expandReferences', () => {
       { path: 'url', message: 'environment variable "HOST" is not set' },
       { path: 'args.1', message: 'environment variable "NOPE" is not set' },
     ]);
+  });
+
+  it('keeps the values the caller marks as literal exactly as written, and still expands the rest', () => {
+    const seen: string[] = [];
+    const isLiteral = (path: readonly string[], value: unknown) => {
+      seen.push(path.join('.'));
+      return path[0] === 'secret' && typeof value === 'object';
+    };
+    const input = { secret: { file: '/run/${NOPE}' }, other: { file: '${HOME}/x' }, plain: '${TOKEN}' };
+    const result = expandReferences(input, env, isLiteral);
+    expect(result).toEqual({
+      value: { secret: { file: '/run/${NOPE}' }, other: { file: '/home/me/x' }, plain: 'abc' },
+      errors: [],
+    });
+    expect(seen).toEqual(['', 'secret', 'other', 'other.file', 'plain']);
   });
 
   it('keeps a "__proto__" key as plain data', () => {

@@ -3,11 +3,12 @@
  * timeout of a call, the log level to set upstream, and the error of an unavailable upstream.
  */
 import type { Logger } from '@meshgate/config';
-import { ErrorCodes, type ServerDefinition } from '@meshgate/contracts';
+import { ErrorCodes, type DecisionReply, type ServerDefinition, type SessionInfo } from '@meshgate/contracts';
 import { leastSevere, type LoggingLevel } from '@meshgate/mcp';
+import type { Authorizer } from './authorization';
 import type { UpstreamConnection } from './upstream/connection';
 import type { ConnectionPool } from './upstream/pool';
-import type { Outcome } from './upstream/relay-table';
+import type { CallOrigin, Outcome } from './upstream/relay-table';
 import type { RegistryView } from './registry-view';
 import type { Sessions } from './sessions';
 
@@ -22,6 +23,17 @@ export interface CallContext {
   log: Logger;
   /** False while a fail-closed audit trail has no room for more events: calls are refused then. */
   auditAdmits(): boolean;
+  /** Policy decisions and limits (authorization.ts). */
+  authz: Authorizer;
+  /** Records a policy decision in the audit trail (a no-op while the trail is off). */
+  auditDecision(
+    origin: CallOrigin,
+    session: SessionInfo,
+    server: string,
+    method: string,
+    target: string | undefined,
+    decision: DecisionReply,
+  ): void;
 }
 
 /** The time one upstream request may take: the definition's timeout, cut by the call's deadline. */

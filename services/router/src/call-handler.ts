@@ -11,10 +11,16 @@ import type { CallContext } from './call-context';
 import type { CallOrigin, Outcome } from './upstream/relay-table';
 import { federatedCall } from './federated';
 import { perServerCall } from './per-server';
+import type { GateCall } from './call-gate';
 
 const AuditUnavailable: Outcome = {
   error: { code: ErrorCodes.ServiceUnavailable, message: 'audit trail unavailable' },
 };
+
+/** A call refused because no policy decision can be trusted now (fail closed). */
+function policyUnavailable(reason: string): Outcome {
+  return { error: { code: ErrorCodes.ServiceUnavailable, message: `policy unavailable: ${reason}` } };
+}
 
 /** Handles one call before the deadline of its bus context. */
 export async function handleCall(
@@ -29,13 +35,25 @@ export async function handleCall(
     stream: streamOf(call),
     traceId: traceIdOf(bus.traceparent),
   };
-  const target = call.session.target;
-  const outcome = !ctx.auditAdmits()
-    ? AuditUnavailable
-    : target.kind === 'federated'
-      ? await federatedCall(ctx, call.message, origin, bus.deadline)
-      : await perServerCall(ctx, target.server, call.message, origin, bus.deadline);
+  const gate: GateCall = { session: call.session, origin, clientAddress: call.clientAddress };
+  const outcome = await answer(ctx, call, gate, bus.deadline);
   return { v: 1, router: ctx.instanceId, message: { jsonrpc: '2.0', id: call.message.id, ...outcome } };
+}
+
+/** The outcome of a call: refused while the trail or policy cannot vouch for it, else routed by target. */
+async function answer(
+  ctx: CallContext,
+  call: RouterCall,
+  gate: GateCall,
+  deadline: number,
+): Promise<Outcome> {
+  if (!ctx.auditAdmits()) return AuditUnavailable;
+  const policyDown = call.message.method === 'ping' ? null : ctx.authz.unavailable();
+  if (policyDown !== null) return policyUnavailable(policyDown);
+  const target = call.session.target;
+  return target.kind === 'federated'
+    ? federatedCall(ctx, call.message, gate, deadline)
+    : perServerCall(ctx, target.server, call.message, gate, deadline);
 }
 
 /** The call's stream subject, accepted only when it is an ingress stream subject (never an arbitrary one). */

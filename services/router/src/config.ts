@@ -35,6 +35,8 @@ export const RouterEnv = z.object({
     .min(64 * 1024)
     .max(Number.MAX_SAFE_INTEGER)
     .default(256 * 1024 ** 2),
+  MESHGATE_POLICY: z.enum(['enforce', 'off']).default('enforce'),
+  MESHGATE_POLICY_STALE_MS: Millis(5_000, 0, 600_000),
 });
 export type RouterEnv = z.infer<typeof RouterEnv>;
 
@@ -53,6 +55,19 @@ export interface RouterConfig {
   registryBucket: string;
   /** The audit trail (ADR 003): off, or the publisher's mode, spool directory and spool bound. */
   audit: RouterAuditConfig;
+  policy: RouterPolicyConfig;
+}
+
+/**
+ * Authorization (ADR 004): `enforce` decides every call in process from the policy sets and limits the
+ * policy service keeps in `bucket`, and refuses every call while no policy replica has vouched for them
+ * within `staleMs` (0: never stale); `off` lets every call through (local trials only, with a warning).
+ */
+export interface RouterPolicyConfig {
+  mode: 'enforce' | 'off';
+  staleMs: number;
+  bucket: string;
+  limitsBucket: string;
 }
 
 /** How the router publishes its `upstream-call` events. */
@@ -81,6 +96,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
       mode: e.MESHGATE_AUDIT_MODE,
       spoolDir: e.MESHGATE_AUDIT_SPOOL_DIR,
       spoolMaxBytes: e.MESHGATE_AUDIT_SPOOL_MAX_BYTES,
+    },
+    policy: {
+      mode: e.MESHGATE_POLICY,
+      staleMs: e.MESHGATE_POLICY_STALE_MS,
+      bucket: Buckets.policies,
+      limitsBucket: Buckets.limits,
     },
   };
 }

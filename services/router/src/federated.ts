@@ -18,6 +18,7 @@ import {
 } from '@meshgate/mcp';
 import type { UpstreamConnection } from './upstream/connection';
 import type { CallOrigin, Outcome } from './upstream/relay-table';
+import { filterList, gateRequest, type GateCall } from './call-gate';
 import { setLevel, subscribe, unsubscribe } from './upstream/session-requests';
 import { upstreamLevel, upstreamTimeout, type CallContext } from './call-context';
 import { federatedInitializeResult, listBudget, splitShares, within } from './federation-info';
@@ -29,10 +30,11 @@ import { RouterVersion } from './version';
 export async function federatedCall(
   ctx: CallContext,
   msg: JsonRpcRequest,
-  origin: CallOrigin,
+  call: GateCall,
   deadline: number,
 ): Promise<Outcome> {
   const { method, params } = msg;
+  const { origin } = call;
   if (method === 'initialize')
     return {
       result: federatedInitializeResult(
@@ -44,7 +46,7 @@ export async function federatedCall(
     };
   if (method === 'ping') return { result: {} };
   const kind = listKindOf(method);
-  if (kind) return federatedList(ctx, kind, origin.sessionId, deadline);
+  if (kind) return federatedList(ctx, kind, call, deadline);
   if (method === 'tasks/list') return federatedTaskList(ctx, origin.sessionId, deadline);
   if (method === 'logging/setLevel') return setLevelEverywhere(ctx, params, origin, deadline);
   const routed = routeRequest(method, params, ctx.separator);
@@ -53,8 +55,14 @@ export async function federatedCall(
   const def = ctx.registry.get(routed.server);
   if (!def) return { error: unknownTargetError(method, params) };
   const conn = ctx.pool.connectionFor(def, origin.sessionId);
-  const out = await forward(conn, msg, routed.params, origin, upstreamTimeout(def, deadline));
-  return 'result' in out ? { result: namespaceResult(method, out.result, def.name, ctx.separator) } : out;
+  const gate = await gateRequest(ctx, call, def.name, method, routed.params, params, conn);
+  if (!gate.ok) return gate.outcome;
+  try {
+    const out = await forward(conn, msg, routed.params, origin, upstreamTimeout(def, deadline));
+    return 'result' in out ? { result: namespaceResult(method, out.result, def.name, ctx.separator) } : out;
+  } finally {
+    gate.release();
+  }
 }
 
 /** Sends a routed request upstream with the upstream's own names (`params`). */
@@ -74,24 +82,31 @@ function forward(
 }
 
 /**
- * Merges the list of `kind` from every enabled upstream. Upstreams that fail or miss the deadline are
- * left out and named in `_meta["io.meshgate/unavailable"]`; their fetch goes on to fill the cache.
+ * Merges the list of `kind` from every enabled upstream, each filtered to what the session's principal
+ * may use. Upstreams that fail or miss the deadline are left out and named in
+ * `_meta["io.meshgate/unavailable"]`; their fetch goes on to fill the cache.
  */
 async function federatedList(
   ctx: CallContext,
   kind: ListKind,
-  sessionId: string,
+  call: GateCall,
   deadline: number,
 ): Promise<Outcome> {
   const budget = listBudget(ctx.listDeadlineMs, deadline);
   const shares = await Promise.all(
     ctx.registry.enabled().map((def) => {
-      const fetching = ctx.pool.connectionFor(def, sessionId).list(kind, Date.now() + def.timeoutMs);
+      const fetching = ctx.pool
+        .connectionFor(def, call.origin.sessionId)
+        .list(kind, Date.now() + def.timeoutMs);
       return within(def.name, fetching, budget);
     }),
   );
   const { lists, unavailable } = splitShares(shares);
-  const result: Record<string, unknown> = { [kind]: mergeLists(kind, lists, ctx.separator) };
+  const visible = lists.map(({ server, items }) => ({
+    server,
+    items: filterList(ctx, call, server, kind, items),
+  }));
+  const result: Record<string, unknown> = { [kind]: mergeLists(kind, visible, ctx.separator) };
   if (unavailable.length > 0) {
     result['_meta'] = { 'io.meshgate/unavailable': unavailable };
     ctx.log.warn({ kind, unavailable }, 'federated list left out unavailable upstreams');

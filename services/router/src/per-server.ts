@@ -6,10 +6,12 @@
  */
 import { CallerFault } from '@meshgate/bus';
 import type { JsonRpcRequest } from '@meshgate/contracts';
-import { isLoggingLevel, negotiateVersion, unknownTargetError } from '@meshgate/mcp';
-import type { CallOrigin, Outcome } from './upstream/relay-table';
+import { isLoggingLevel, listKindOf, negotiateVersion, unknownTargetError } from '@meshgate/mcp';
+import type { Outcome } from './upstream/relay-table';
+import { filterList, gateRequest, type GateCall } from './call-gate';
 import { setLevel, subscribe, unsubscribe } from './upstream/session-requests';
 import { unavailable, upstreamLevel, upstreamTimeout, type CallContext } from './call-context';
+import type { UpstreamConnection } from './upstream/connection';
 import { relayTaskList, relayTaskRequest } from './task-access';
 
 /** Answers one request of a session bound to `server`; an unknown or disabled server is a 404 caller fault. */
@@ -17,12 +19,41 @@ export async function perServerCall(
   ctx: CallContext,
   server: string,
   msg: JsonRpcRequest,
-  origin: CallOrigin,
+  call: GateCall,
   deadline: number,
 ): Promise<Outcome> {
   const def = ctx.registry.get(server);
   if (!def) throw new CallerFault(`unknown server ${server}`, 404);
+  const { origin } = call;
   const conn = ctx.pool.connectionFor(def, origin.sessionId);
+  const gate = await gateRequest(ctx, call, server, msg.method, msg.params, msg.params, conn);
+  if (!gate.ok) return gate.outcome;
+  try {
+    const out = await relay(ctx, server, conn, msg, call, deadline);
+    const kind = listKindOf(msg.method);
+    if (!kind || !('result' in out) || !Array.isArray(out.result[kind])) return out;
+    // One page of the upstream's list, its cursor kept: filtered to what the principal may use.
+    const items = (out.result[kind] as unknown[]).filter(
+      (item): item is Record<string, unknown> =>
+        typeof item === 'object' && item !== null && !Array.isArray(item),
+    );
+    return { result: { ...out.result, [kind]: filterList(ctx, call, server, kind, items) } };
+  } finally {
+    gate.release();
+  }
+}
+
+/** Sends one request of the session upstream (or answers it from the gateway's own state). */
+async function relay(
+  ctx: CallContext,
+  server: string,
+  conn: UpstreamConnection,
+  msg: JsonRpcRequest,
+  call: GateCall,
+  deadline: number,
+): Promise<Outcome> {
+  const { origin } = call;
+  const def = conn.def;
   const timeout = upstreamTimeout(def, deadline);
   const params = msg.params ?? {};
   switch (msg.method) {

@@ -26,6 +26,7 @@ import { agentMessages } from './agent-messages';
 import { ConnectionPool } from './upstream/pool';
 import { UpstreamConnection, type ConnectionHooks } from './upstream/connection';
 import { startUpstreamAudit, type UpstreamAudit } from './upstream-audit';
+import { startAuthorizer, type Authorizer } from './authorization';
 import { createTransport } from './upstream/transports';
 import { RouterVersion } from './version';
 
@@ -42,10 +43,13 @@ export async function start(config: RouterConfig): Promise<RouterHandle> {
   const log = createLogger('router', config.logLevel, instanceId);
   const bus = await Bus.connect({ url: config.natsUrl, name: `meshgate-router-${instanceId}` });
   let audit: UpstreamAudit | undefined;
+  let authz: Authorizer | undefined;
   try {
     if (config.audit.enabled) audit = await startUpstreamAudit(bus, config.audit, instanceId, log);
-    return await compose(config, instanceId, bus, log, audit);
+    authz = await startAuthorizer(bus, config.policy, instanceId, log);
+    return await compose(config, instanceId, bus, log, audit, authz);
   } catch (err) {
+    await authz?.stop();
     await audit?.stop();
     await bus.close();
     throw err;
@@ -58,6 +62,7 @@ async function compose(
   bus: Bus,
   log: Logger,
   audit: UpstreamAudit | undefined,
+  authz: Authorizer,
 ): Promise<RouterHandle> {
   const sessions = new Sessions();
   const publish = (subject: string, message: Record<string, unknown>) => {
@@ -73,12 +78,18 @@ async function compose(
   const serverRequests = new ServerRequests(instanceId, publish, log);
   const hooks: ConnectionHooks = {
     ...upstreamEvents({ sessions, serverRequests, publish, log, separator: config.separator }),
-    ...(audit ? { agentRequest: audit.agentRequest } : {}),
+    ...(audit
+      ? {
+          agentRequest: (conn, call) =>
+            audit.agentRequest(conn, call, sessions.get(call.origin.sessionId)?.info.principal),
+        }
+      : {}),
   };
-  const pool = new ConnectionPool((def, owner) => {
+  const pool = new ConnectionPool((def, owner, gate) => {
     const conn = new UpstreamConnection({
       def,
       owner,
+      gate,
       transports: createTransport,
       hooks,
       log: log.child(owner === undefined ? { server: def.name } : { server: def.name, session: owner }),
@@ -113,6 +124,9 @@ async function compose(
     sessions,
     log,
     auditAdmits: () => audit?.admission() ?? true,
+    authz,
+    auditDecision: (origin, session, server, method, target, decision) =>
+      audit?.decision({ origin, principal: session.principal, server, method, target, decision }),
   };
   const agent = agentMessages({ sessions, pool, serverRequests, log });
   // Agents often vanish without DELETE: release what a session holds here once no call reached it for the
@@ -132,7 +146,11 @@ async function compose(
       version: RouterVersion,
       description: 'Meshgate router: upstream MCP connections, federation and namespacing',
       metadata: { instance: instanceId },
-      stats: () => ({ audit: audit?.status() ?? { state: 'off' } }),
+      stats: () => ({
+        audit: audit?.status() ?? { state: 'off' },
+        policy: authz.status(),
+        upstreams: pool.gates.stats(),
+      }),
       onError: (err, endpoint) =>
         log.error({ err: err instanceof Error ? err.message : String(err), endpoint }, 'router call failed'),
     },
@@ -194,6 +212,7 @@ async function compose(
         await registry.stop();
         serverRequests.clear();
         await pool.closeAll();
+        await authz.stop();
         await audit?.stop();
         await bus.close();
         log.info('router stopped');

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '@meshgate/bus';
 import type { Logger } from '@meshgate/config';
-import { DefaultTenant } from '@meshgate/contracts';
+import { DefaultTenant, principalRef, type DecisionReply, type Principal } from '@meshgate/contracts';
 import { auditOutcome } from './audit-fields';
 import {
   auditRequestId,
@@ -20,11 +20,27 @@ import {
 } from '@meshgate/audit';
 import type { RouterAuditConfig } from './config';
 import type { ConnectionHooks } from './upstream/connection';
+import type { CallOrigin } from './upstream/relay-table';
+
+/** One policy decision on a call, for its `policy-decision` event. */
+export interface DecisionRecord {
+  origin: CallOrigin;
+  principal: Principal;
+  server: string;
+  method: string;
+  /** The tool, resource or prompt as the upstream knows it; absent for a list. */
+  target: string | undefined;
+  decision: DecisionReply;
+}
 
 /** The trail of one router replica. */
 export interface UpstreamAudit {
-  /** The connection hook that records agent requests. */
-  agentRequest: NonNullable<ConnectionHooks['agentRequest']>;
+  /** Records an agent request (the connection hook), on behalf of the session's principal when known. */
+  agentRequest(
+    ...args: [...Parameters<NonNullable<ConnectionHooks['agentRequest']>>, principal: Principal | undefined]
+  ): void;
+  /** Publishes the `policy-decision` event of one decision. */
+  decision(record: DecisionRecord): void;
   /** False in fail-closed mode while the spool has no room: calls are refused then. */
   admission(): boolean;
   /** The trail's state and counters, for `$SRV.STATS`. */
@@ -42,7 +58,7 @@ export async function startUpstreamAudit(
   const opened = await openAuditPublisher(bus.nc, 'router', instanceId, config, log);
   const { publisher } = opened;
   return {
-    agentRequest(conn, { method, params, origin, latencyMs, outcome }) {
+    agentRequest(conn, { method, params, origin, latencyMs, outcome }, principal) {
       const time = new Date().toISOString();
       setImmediate(() => {
         try {
@@ -53,7 +69,9 @@ export async function startUpstreamAudit(
             v: 1,
             id: randomUUID(),
             time,
-            tenant: DefaultTenant,
+            // A session forgotten by this replica (idle sweep) mid-call still belongs to someone: `default`.
+            tenant: principal?.tenant ?? DefaultTenant,
+            ...(principal ? { principal: principalRef(principal) } : {}),
             session: clip(origin.sessionId, 64),
             traceId: origin.traceId,
             service: 'router',
@@ -69,6 +87,34 @@ export async function startUpstreamAudit(
           });
         } catch (err) {
           log.error({ err, server: conn.server, method }, 'audit event not published');
+        }
+      });
+    },
+    decision({ origin, principal, server, method, target, decision }) {
+      const time = new Date().toISOString();
+      setImmediate(() => {
+        try {
+          publisher.publish({
+            v: 1,
+            id: randomUUID(),
+            time,
+            tenant: principal.tenant,
+            principal: principalRef(principal),
+            session: clip(origin.sessionId, 64),
+            traceId: origin.traceId,
+            service: 'router',
+            instance: instanceId,
+            method: clip(method, 256),
+            requestId: auditRequestId(origin.agentId),
+            server,
+            ...(target !== undefined ? { target: clip(target, 1024) } : {}),
+            kind: 'policy-decision',
+            effect: decision.effect,
+            policies: decision.policies.slice(0, 64).map((p) => clip(p, 256)),
+            reason: clip(decision.reason, 512),
+          });
+        } catch (err) {
+          log.error({ err, server, method }, 'audit event not published');
         }
       });
     },

@@ -53,8 +53,18 @@ export function newSession(
     protocolVersion: '2025-11-25',
     clientCapabilities,
     target,
+    principal: TestPrincipal,
   };
 }
+
+/** The principal of the harness's sessions: an agent of tenant `default`. */
+export const TestPrincipal: SessionInfo['principal'] = {
+  tenant: 'default',
+  id: 'router-test',
+  kind: 'agent',
+  roles: ['agent'],
+  groups: [],
+};
 
 export interface Harness {
   router: RouterHandle;
@@ -91,6 +101,7 @@ export async function startHarness(overrides: Partial<RouterConfig> = {}): Promi
     sessionIdleMs: 86_400_000,
     registryBucket: bucket,
     audit: { enabled: false, mode: 'fail-open', spoolDir: '', spoolMaxBytes: 0 },
+    policy: { mode: 'off', staleMs: 0, bucket: 'mg_policies', limitsBucket: 'mg_limits' },
     ...overrides,
   });
   const subscriptions: { stop(): void }[] = [];

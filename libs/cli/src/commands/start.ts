@@ -131,5 +131,11 @@ async function banner(ctx: ServiceContext, adminKey: AdminKeyNotice): Promise<st
   } catch {
     servers = null;
   }
-  return readyBanner({ ingressUrl: baseUrl(ctx.config.ingress), registryUrl, servers, adminKey });
+  return readyBanner({
+    ingressUrl: baseUrl(ctx.config.ingress),
+    registryUrl,
+    servers,
+    adminKey,
+    auth: ctx.config.auth,
+  });
 }

@@ -12,11 +12,23 @@ export interface BannerInput {
   /** Upstream servers known to the registry, or null when they could not be listed. */
   servers: Array<{ name: string; transport: string; enabled: boolean }> | null;
   adminKey: AdminKeyNotice;
+  /** Whether ingress authenticates the MCP endpoints (`MESHGATE_AUTH`). */
+  auth: 'on' | 'none';
 }
 
-/** The MCP client configuration (desktop-client `mcpServers` format) that connects to `mcpUrl`. */
-export function clientConfig(mcpUrl: string): string {
-  return JSON.stringify({ mcpServers: { meshgate: { type: 'http', url: mcpUrl } } });
+/** What the client configuration shows where the agent's own API key goes. */
+export const KeyPlaceholder = '<agent API key>';
+
+/**
+ * The MCP client configuration (desktop-client `mcpServers` format) that connects to `mcpUrl`, sending
+ * `Authorization: Bearer <apiKey>` when authentication is on.
+ */
+export function clientConfig(mcpUrl: string, apiKey?: string): string {
+  const server =
+    apiKey === undefined
+      ? { type: 'http', url: mcpUrl }
+      : { type: 'http', url: mcpUrl, headers: { Authorization: `Bearer ${apiKey}` } };
+  return JSON.stringify({ mcpServers: { meshgate: server } });
 }
 
 /** The lines printed when the gateway is up. */
@@ -32,8 +44,7 @@ export function readyBanner(input: BannerInput): string {
     '',
     ...serverLines(input),
     '',
-    'Client configuration to paste (Streamable HTTP):',
-    `  ${clientConfig(mcpUrl)}`,
+    ...clientLines(input, mcpUrl),
     '',
     ...adminKeyLines(input.adminKey),
     '',
@@ -44,6 +55,21 @@ export function readyBanner(input: BannerInput): string {
     '',
   ];
   return lines.join('\n');
+}
+
+function clientLines(input: BannerInput, mcpUrl: string): string[] {
+  if (input.auth === 'none')
+    return [
+      'Client configuration to paste (Streamable HTTP):',
+      `  ${clientConfig(mcpUrl)}`,
+      'Authentication is OFF (MESHGATE_AUTH=none): every request runs as default/anonymous. Local trials only.',
+    ];
+  return [
+    `Client configuration to paste (Streamable HTTP; put an agent's API key in place of ${KeyPlaceholder}):`,
+    `  ${clientConfig(mcpUrl, KeyPlaceholder)}`,
+    'Create an agent key with the admin key below:',
+    '  meshgate keys create --tenant default --principal my-agent --kind agent --role agent',
+  ];
 }
 
 function serverLines(input: BannerInput): string[] {

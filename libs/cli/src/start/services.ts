@@ -1,7 +1,8 @@
 /**
  * The services `meshgate start` runs, in start order (they stop in reverse). Each is its own process
  * (`node --import tsx services/<name>/src/main.ts`, cwd = repository root) and says how to tell it is
- * ready. A service added to the platform joins by adding one entry here. The audit archiver starts before
+ * ready. A service added to the platform joins by adding one entry here. The policy service starts before
+ * the routers, which refuse calls until its heartbeat says the policy sets are current. The audit archiver starts before
  * router and ingress, so the trail's stream exists (with its retention) before anything publishes to it,
  * and it stops after them, archiving their last events. Its key and their spools go under the state dir.
  */
@@ -48,6 +49,17 @@ export const Services: readonly ServiceSpec[] = [
     listens: ({ config }) => ({ ...config.registry, variables: 'REGISTRY_HOST/REGISTRY_PORT' }),
   },
   {
+    name: 'policy',
+    entry: 'services/policy/src/main.ts',
+    env: ({ config }) => ({
+      NATS_URL: config.natsUrl,
+      MESHGATE_POLICY_HOST: config.policy.host,
+      MESHGATE_POLICY_PORT: String(config.policy.port),
+    }),
+    readiness: ({ config }) => ({ kind: 'http', url: `${baseUrl(config.policy)}/readyz` }),
+    listens: ({ config }) => ({ ...config.policy, variables: 'MESHGATE_POLICY_HOST/MESHGATE_POLICY_PORT' }),
+  },
+  {
     name: 'audit',
     entry: 'services/audit/src/main.ts',
     env: ({ config }) => ({
@@ -76,6 +88,7 @@ export const Services: readonly ServiceSpec[] = [
       HOST: config.ingress.host,
       PORT: String(config.ingress.port),
       MESHGATE_AUDIT_SPOOL_DIR: join(config.stateDir, 'spool', 'ingress'),
+      MESHGATE_AUTH: config.auth,
     }),
     readiness: ({ config }) => ({ kind: 'http', url: `${baseUrl(config.ingress)}/readyz` }),
     listens: ({ config }) => ({ ...config.ingress, variables: 'HOST/PORT' }),

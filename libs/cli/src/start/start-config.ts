@@ -1,6 +1,6 @@
 /**
  * What `meshgate start` needs to know, as a pure function of the environment and the working directory:
- * where NATS is (and whether it is ours to start), where registry, audit and ingress listen, which servers
+ * where NATS is (and whether it is ours to start), where registry, policy, audit and ingress listen, which servers
  * file the registry reads, where the gateway keeps its local state (audit signing key, audit spools), and
  * the admin API key to record when one is given.
  */
@@ -21,6 +21,10 @@ export const StartEnv = z.object({
   REGISTRY_PORT: Port.default(8081),
   AUDIT_HOST: Host.default('127.0.0.1'),
   AUDIT_PORT: Port.default(8082),
+  MESHGATE_POLICY_HOST: Host.default('127.0.0.1'),
+  MESHGATE_POLICY_PORT: Port.default(8083),
+  /** `none` opens the MCP endpoints to every request (local trials); the banner says so. */
+  MESHGATE_AUTH: z.enum(['on', 'none']).default('on'),
   MESHGATE_CONFIG: z.string().min(1).default('./meshgate.yaml'),
   /** Local state: the audit signing key (`audit/`) and the audit spools of router and ingress (`spool/`). */
   MESHGATE_STATE_DIR: z.string().min(1).default('./.meshgate'),
@@ -54,6 +58,10 @@ export interface StartConfig {
   registry: Listen;
   /** The audit archiver's probe address (`/readyz`). */
   audit: Listen;
+  /** The policy service's admin API and probes. */
+  policy: Listen;
+  /** Whether ingress authenticates the MCP endpoints. */
+  auth: 'on' | 'none';
   /** Absolute path of the servers file, resolved against the directory `meshgate` was started in. */
   configPath: string;
   /** Absolute path of the local state directory, resolved the same way. */
@@ -87,6 +95,8 @@ export function startConfig(env: NodeJS.ProcessEnv, cwd: string): StartConfig {
     ingress: { host: vars.HOST, port: vars.PORT },
     registry: { host: vars.REGISTRY_HOST, port: vars.REGISTRY_PORT },
     audit: { host: vars.AUDIT_HOST, port: vars.AUDIT_PORT },
+    policy: { host: vars.MESHGATE_POLICY_HOST, port: vars.MESHGATE_POLICY_PORT },
+    auth: vars.MESHGATE_AUTH,
     configPath: isAbsolute(vars.MESHGATE_CONFIG) ? vars.MESHGATE_CONFIG : resolve(cwd, vars.MESHGATE_CONFIG),
     stateDir: isAbsolute(vars.MESHGATE_STATE_DIR)
       ? vars.MESHGATE_STATE_DIR

@@ -3,7 +3,8 @@
  * with exponential backoff after a crash or an expired session, stop) and the raw JSON-RPC relay on top
  * of it. Requests never reject: every failure becomes a JSON-RPC error outcome (-32001 when the upstream
  * is unavailable). Messages from the upstream are attributed and handed to the router's hooks. The tasks
- * that agent calls create through it are booked to their session.
+ * that agent calls create through it are booked to their session. Every request, the handshake and list
+ * fetches included, passes the server's gate (upstream-gate) before it is sent.
  */
 import {
   ErrorCodes,
@@ -31,6 +32,7 @@ import { TaskBook } from './task-book';
 import { SessionExpiredError, type TransportFactory, type UpstreamTransport } from './transport';
 import { Lifecycle, type LifecycleEvents } from './lifecycle';
 import { handshake } from './handshake';
+import { UpstreamGate, gateLimits } from './upstream-gate';
 
 /** What a connection reports to the router. */
 export interface ConnectionHooks {
@@ -66,6 +68,11 @@ export interface ConnectionOptions {
   backoffMaxMs: number;
   /** The gateway version sent as clientInfo.version. */
   version: string;
+  /**
+   * The concurrency gate of the server, shared by all its connections on this replica (see
+   * `ConnectionPool.gates`); without one the connection limits only itself.
+   */
+  gate?: UpstreamGate;
 }
 
 /** The JSON-RPC code answered to a call the agent cancelled. */
@@ -81,7 +88,10 @@ export class UpstreamConnection {
   private readonly table = new RelayTable();
   private readonly lists: ListCache;
   private readonly lifecycle: Lifecycle;
+  private readonly gate: UpstreamGate;
   private transport: UpstreamTransport | undefined;
+  /** The transport is initialised: requests not bound to a transport may go on it. */
+  private ready = false;
   private initResult: Record<string, unknown> | undefined;
   /** The log level last set upstream through this connection; re-sent after re-initialisation. */
   logLevel: string | undefined;
@@ -89,6 +99,7 @@ export class UpstreamConnection {
   constructor(private readonly opts: ConnectionOptions) {
     this.def = opts.def;
     this.owner = opts.owner;
+    this.gate = opts.gate ?? new UpstreamGate(opts.def.name, gateLimits(opts.def));
     this.lists = new ListCache((kind, deadline) => this.fetchList(kind, deadline));
     this.lifecycle = new Lifecycle({
       log: opts.log,
@@ -160,7 +171,7 @@ export class UpstreamConnection {
     }
     const left = deadline - Date.now();
     if (left <= 0) return { error: { code: -32003, message: `${method}: no answer within ${timeoutMs} ms` } };
-    const out = await this.exchange(this.transport, method, params, origin, left);
+    const out = await this.exchange(undefined, method, params, origin, left);
     const taskId =
       origin && params?.['task'] !== undefined && 'result' in out ? createdTaskId(out.result) : undefined;
     if (origin && taskId !== undefined) this.tasks.record(taskId, origin.sessionId);
@@ -185,7 +196,8 @@ export class UpstreamConnection {
   cancelCall(sessionId: string, agentId: JsonRpcId, reason: string | undefined): boolean {
     const p = this.table.findCall(sessionId, agentId);
     if (!p) return false;
-    this.notify('notifications/cancelled', { requestId: p.id, ...(reason ? { reason } : {}) });
+    if (!p.queued && !p.parked)
+      this.notify('notifications/cancelled', { requestId: p.id, ...(reason ? { reason } : {}) });
     return this.table.settle(p.id, { error: { code: RequestCancelledCode, message: 'request cancelled' } });
   }
 
@@ -215,7 +227,11 @@ export class UpstreamConnection {
             this.opts.log.error({ err: errorText(err) }, 'upstream message handling failed');
           }
         },
-        closed: (reason) => events.closed(reason),
+        closed: (reason) => {
+          // Nothing more is sent on a transport that is gone, even before the life cycle takes it down.
+          if (events.isCurrent()) this.ready = false;
+          events.closed(reason);
+        },
       },
       this.opts.log,
     );
@@ -229,6 +245,7 @@ export class UpstreamConnection {
   }
 
   private onReady(reconnected: boolean): void {
+    this.ready = true;
     this.opts.log.info(
       { protocolVersion: this.initResult?.['protocolVersion'], reconnected },
       'upstream ready',
@@ -239,7 +256,7 @@ export class UpstreamConnection {
     for (const p of this.table.all()) {
       if (!p.parked) continue;
       p.parked = false;
-      this.transmit(p, this.transport);
+      this.admit(p, undefined);
     }
     if (reconnected) this.opts.hooks.reconnected(this);
   }
@@ -247,35 +264,65 @@ export class UpstreamConnection {
   private async onDown(reason: string, stopping: boolean): Promise<void> {
     const transport = this.transport;
     this.transport = undefined;
+    this.ready = false;
     this.lists.invalidate();
-    this.table.settleAll(this.unavailable(reason), (p) => p.parked && !stopping);
+    // Requests the upstream never saw (parked, or waiting for a slot) wait for the next connection.
+    this.table.settleAll(this.unavailable(reason), (p) => !stopping && (p.parked || (p.queued && !p.bound)));
     this.opts.hooks.down(this, reason);
     await transport
       ?.close()
       .catch((err: unknown) => this.opts.log.warn({ err: errorText(err) }, 'upstream close failed'));
   }
 
+  /** Relays one request on `bound` (the handshake's transport), else on the transport ready at the time. */
   private exchange(
-    transport: UpstreamTransport | undefined,
+    bound: UpstreamTransport | undefined,
     method: string,
     params: Record<string, unknown> | undefined,
     origin: CallOrigin | undefined,
     timeoutMs: number,
   ): Promise<Outcome> {
-    const { pending, outcome } = this.table.open(method, params, origin, timeoutMs, (p) =>
-      this.notify('notifications/cancelled', { requestId: p.id, reason: 'timeout' }),
-    );
-    this.transmit(pending, transport);
+    const { pending, outcome } = this.table.open(method, params, origin, timeoutMs, (p) => {
+      if (!p.queued && !p.parked)
+        this.notify('notifications/cancelled', { requestId: p.id, reason: 'timeout' });
+    });
+    pending.bound = bound !== undefined;
+    this.admit(pending, bound);
     return outcome;
   }
 
-  private transmit(p: Pending, transport: UpstreamTransport | undefined): void {
-    if (!transport) {
-      this.table.settle(p.id, this.unavailable('not connected'));
-      return;
-    }
+  /**
+   * Sends `p` once the gate gives it a slot (at once when one is free); a request not bound to a transport
+   * that gets its slot while the connection is down is parked until it is up again. A request settled
+   * while it waits (deadline, cancel, stop) aborts its signal and so leaves the queue.
+   */
+  private admit(p: Pending, bound: UpstreamTransport | undefined): void {
+    p.queued = true;
+    this.gate.enter(
+      {
+        admit: (release) => {
+          p.queued = false;
+          const transport = bound ?? (this.ready ? this.transport : undefined);
+          if (!this.table.get(p.id) || !transport) {
+            release();
+            p.parked = transport === undefined;
+            return;
+          }
+          p.release = release;
+          this.transmit(p, transport);
+        },
+        refuse: (error) => this.table.settle(p.id, { error }),
+      },
+      p.abort.signal,
+    );
+  }
+
+  private transmit(p: Pending, transport: UpstreamTransport): void {
     transport.send(p.message, p.abort.signal).catch((err: unknown) => {
       if (err instanceof SessionExpiredError && !p.retried && this.table.get(p.id)) {
+        // The upstream never ran it: its slot is free until it is sent again.
+        p.release?.();
+        p.release = undefined;
         p.parked = true;
         p.retried = true;
         return;

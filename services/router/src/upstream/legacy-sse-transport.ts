@@ -2,14 +2,16 @@
  * Legacy HTTP+SSE upstreams (MCP 2024-11-05): one long GET event stream whose first `endpoint` event names
  * the URL to POST messages to; every message from the server arrives on that stream. The endpoint must be
  * on the same origin as the configured URL (an upstream cannot redirect the gateway's POSTs elsewhere).
+ * Both carry the definition's credentials (upstream-credentials), resolved when the transport starts.
  */
 import type { Logger } from '@meshgate/config';
 import type { HttpServer, JsonRpcMessage } from '@meshgate/contracts';
 import type { EventSourceMessage } from 'eventsource-parser';
 import { readEventStream } from './sse-reader';
-import { baseHeaders, discard, eventMessages, isEventStream } from './http-common';
+import { discard, eventMessages, isEventStream } from './http-common';
 import type { TransportEvents, UpstreamTransport } from './transport';
 import { httpRequest } from './http-request';
+import { connectCredentials, sendWithCredentials, type UpstreamCredentials } from './upstream-credentials';
 
 /** The transport of `sse` definitions. */
 export class LegacySseTransport implements UpstreamTransport {
@@ -18,6 +20,7 @@ export class LegacySseTransport implements UpstreamTransport {
   private announced: ((endpoint: URL) => void) | undefined;
   private failedToStart: ((err: Error) => void) | undefined;
   private reported = false;
+  private credentials: UpstreamCredentials | undefined;
 
   constructor(
     private readonly def: HttpServer,
@@ -26,11 +29,15 @@ export class LegacySseTransport implements UpstreamTransport {
   ) {}
 
   async start(): Promise<void> {
-    const res = await httpRequest(this.def.url, {
-      method: 'GET',
-      headers: { ...baseHeaders(this.def.headers), accept: 'text/event-stream' },
-      signals: [this.abort.signal],
-    });
+    const credentials = await connectCredentials(this.def);
+    this.credentials = credentials;
+    const res = await sendWithCredentials(credentials, (headers) =>
+      httpRequest(this.def.url, {
+        method: 'GET',
+        headers: { ...headers, accept: 'text/event-stream' },
+        signals: [this.abort.signal],
+      }),
+    );
     if (!res.ok || !isEventStream(res)) {
       discard(res);
       throw new Error(`event stream answered HTTP ${res.status}`);
@@ -47,13 +54,17 @@ export class LegacySseTransport implements UpstreamTransport {
   }
 
   async send(message: JsonRpcMessage, signal?: AbortSignal): Promise<void> {
-    if (!this.endpoint) throw new Error('no endpoint announced');
-    const res = await httpRequest(this.endpoint, {
-      method: 'POST',
-      headers: { ...baseHeaders(this.def.headers), 'content-type': 'application/json' },
-      body: JSON.stringify(message),
-      signals: [this.abort.signal, signal],
-    });
+    const endpoint = this.endpoint;
+    if (!endpoint || !this.credentials) throw new Error('no endpoint announced');
+    const body = JSON.stringify(message);
+    const res = await sendWithCredentials(this.credentials, (headers) =>
+      httpRequest(endpoint, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body,
+        signals: [this.abort.signal, signal],
+      }),
+    );
     discard(res);
     if (!res.ok) throw new Error(`POST answered HTTP ${res.status}`);
   }

@@ -1,12 +1,21 @@
 /**
  * The router replica's upstream connections: one shared connection per server, or one per (server,
  * session) for `stateful` servers. Connections are created on first use and start connecting at once.
+ * The pool also holds the replica's concurrency gates, one per server, shared by all its connections.
  */
 import type { ServerDefinition } from '@meshgate/contracts';
 import type { UpstreamConnection } from './connection';
+import { UpstreamGates, type UpstreamGate } from './upstream-gate';
 
-/** Builds (and starts) the connection for a definition, owned by `owner` for a stateful server. */
-export type ConnectionFactory = (def: ServerDefinition, owner: string | undefined) => UpstreamConnection;
+/**
+ * Builds (and starts) the connection for a definition, owned by `owner` for a stateful server; `gate` is
+ * the server's concurrency gate, to be passed on as `ConnectionOptions.gate`.
+ */
+export type ConnectionFactory = (
+  def: ServerDefinition,
+  owner: string | undefined,
+  gate: UpstreamGate,
+) => UpstreamConnection;
 
 /** The open upstream connections of one replica. */
 export class ConnectionPool {
@@ -14,6 +23,8 @@ export class ConnectionPool {
   /** server -> session -> connection. */
   private readonly owned = new Map<string, Map<string, UpstreamConnection>>();
   private closed = false;
+  /** The replica's gates; `gates.stats()` tells in-flight, queued and shed requests per server. */
+  readonly gates = new UpstreamGates();
 
   constructor(private readonly factory: ConnectionFactory) {}
 
@@ -93,6 +104,6 @@ export class ConnectionPool {
 
   private create(def: ServerDefinition, owner: string | undefined): UpstreamConnection {
     if (this.closed) throw new Error('connection pool closed');
-    return this.factory(def, owner);
+    return this.factory(def, owner, this.gates.forServer(def));
   }
 }

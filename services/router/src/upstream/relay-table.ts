@@ -1,7 +1,9 @@
 /**
  * The bookkeeping of one upstream connection's raw JSON-RPC relay: every request sent upstream gets a
  * connection-unique id, and a progress token supplied by the agent is replaced by a unique one, so answers
- * and progress from the upstream map back to exactly one call, whatever ids different agents chose.
+ * and progress from the upstream map back to exactly one call, whatever ids different agents chose. A
+ * request is opened before it waits for a slot of the upstream's gate, so its deadline and cancellation
+ * cover the wait; settling it gives its slot back.
  */
 import type { JsonRpcErrorObject, JsonRpcId, JsonRpcRequest } from '@meshgate/contracts';
 
@@ -36,6 +38,12 @@ export interface Pending {
   parked: boolean;
   /** Already sent a second time; it is not parked again. */
   retried: boolean;
+  /** Waiting for a slot of the upstream's gate: the upstream has not seen it. */
+  queued: boolean;
+  /** Belongs to one transport (the handshake's requests): never kept for the next connection. */
+  bound: boolean;
+  /** Gives back the gate slot this request holds while the upstream may be working on it. */
+  release: (() => void) | undefined;
 }
 
 interface Entry extends Pending {
@@ -79,7 +87,10 @@ export class RelayTable {
       const entry = this.pending.get(id);
       if (!entry) return;
       onTimeout(entry);
-      this.settle(id, { error: { code: -32003, message: `${method}: no answer within ${timeoutMs} ms` } });
+      const message = entry.queued
+        ? `${method}: the upstream had no free slot within ${timeoutMs} ms`
+        : `${method}: no answer within ${timeoutMs} ms`;
+      this.settle(id, { error: { code: -32003, message } });
     }, timeoutMs);
     const entry: Entry = {
       id,
@@ -89,6 +100,9 @@ export class RelayTable {
       abort: new AbortController(),
       parked: false,
       retried: false,
+      queued: false,
+      bound: false,
+      release: undefined,
       settle,
       timer,
       token,
@@ -106,6 +120,8 @@ export class RelayTable {
     if (entry.token !== undefined) this.tokens.delete(entry.token);
     clearTimeout(entry.timer);
     entry.abort.abort(Settled);
+    entry.release?.();
+    entry.release = undefined;
     entry.settle(outcome);
     return true;
   }

@@ -1,13 +1,15 @@
 /**
  * stdio upstreams: the router spawns the server's command and speaks newline-delimited JSON-RPC on its
  * stdin/stdout. Its stderr lines go to the log under the server's name. The child gets only a small safe
- * environment plus the definition's own variables, never the router's secrets. Stop kills it.
+ * environment plus the definition's own variables, never the router's secrets (a variable given as a
+ * reference, `{env}` or `{file}`, is resolved at every spawn). Stop kills it.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Logger } from '@meshgate/config';
 import type { JsonRpcMessage, StdioServer } from '@meshgate/contracts';
 import { parseJson, type TransportEvents, type UpstreamTransport } from './transport';
+import { resolveSecrets } from './secret-values';
 
 /** Variables a child inherits from the router (the same set the MCP SDK passes by default). */
 const InheritedEnv =
@@ -60,10 +62,11 @@ export class StdioTransport implements UpstreamTransport {
     private readonly log: Logger,
   ) {}
 
-  start(): Promise<void> {
+  async start(): Promise<void> {
+    const own = await resolveSecrets(this.def.env, (name) => `env "${name}"`);
     return new Promise((resolve, reject) => {
       const child = spawn(this.def.command, this.def.args, {
-        env: childEnv(this.def.env),
+        env: childEnv(own),
         ...(this.def.cwd ? { cwd: this.def.cwd } : {}),
         stdio: ['pipe', 'pipe', 'pipe'],
         windowsHide: true,

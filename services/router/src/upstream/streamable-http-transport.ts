@@ -4,12 +4,15 @@
  * related to that request, which is how server-to-client requests are attributed exactly. A stream that
  * ends early is resumed with GET + Last-Event-ID. The GET stream carries unsolicited messages; DELETE ends
  * the upstream session on close; a 404 for a known session means it expired and the connection re-initialises.
+ * Every request carries the definition's credentials (upstream-credentials), resolved when the transport
+ * starts; an OAuth token the upstream answers 401 to is renewed once and the request sent once more.
  */
 import type { Logger } from '@meshgate/config';
 import type { HttpServer, JsonRpcId, JsonRpcMessage, JsonRpcRequest } from '@meshgate/contracts';
 import type { EventSourceMessage } from 'eventsource-parser';
 import { readEventStream, type StreamEnd } from './sse-reader';
-import { baseHeaders, discard, errorInBody, eventMessages, isEventStream, sleep } from './http-common';
+import { discard, errorInBody, eventMessages, isEventStream, sleep } from './http-common';
+import { connectCredentials, sendWithCredentials, type UpstreamCredentials } from './upstream-credentials';
 import { httpRequest, type HttpAnswer } from './http-request';
 import { parseJson, SessionExpiredError, type TransportEvents, type UpstreamTransport } from './transport';
 
@@ -22,6 +25,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
   private protocolVersion: string | undefined;
   private readonly abort = new AbortController();
   private expired = false;
+  private credentials: UpstreamCredentials | undefined;
 
   constructor(
     private readonly def: HttpServer,
@@ -29,18 +33,21 @@ export class StreamableHttpTransport implements UpstreamTransport {
     private readonly log: Logger,
   ) {}
 
-  async start(): Promise<void> {}
+  async start(): Promise<void> {
+    this.credentials = await connectCredentials(this.def);
+  }
 
   async send(message: JsonRpcMessage, signal?: AbortSignal): Promise<void> {
-    const res = await httpRequest(this.def.url, {
-      method: 'POST',
-      headers: this.headers({
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
+    const payload = JSON.stringify(message);
+    const own = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const res = await this.authorized((headers) =>
+      httpRequest(this.def.url, {
+        method: 'POST',
+        headers: this.headers(headers, own),
+        body: payload,
+        signals: [this.abort.signal, signal],
       }),
-      body: JSON.stringify(message),
-      signals: [this.abort.signal, signal],
-    });
+    );
     if (res.status === 404 && this.sessionId !== undefined) {
       discard(res);
       this.expire();
@@ -70,14 +77,24 @@ export class StreamableHttpTransport implements UpstreamTransport {
     if (this.abort.signal.aborted) return;
     this.abort.abort();
     if (this.sessionId === undefined || this.expired) return;
-    await httpRequest(this.def.url, { method: 'DELETE', headers: this.headers({}), timeoutMs: 2000 })
+    await this.authorized((headers) =>
+      httpRequest(this.def.url, { method: 'DELETE', headers: this.headers(headers, {}), timeoutMs: 2000 }),
+    )
       .then(discard)
       .catch((err: unknown) => this.log.debug({ err: String(err) }, 'upstream DELETE failed'));
   }
 
-  private headers(own: Record<string, string>): Record<string, string> {
+  /** Sends with the credentials of the current connection (resolved by `start`). */
+  private authorized(
+    send: (credentials: Record<string, string>) => Promise<HttpAnswer>,
+  ): Promise<HttpAnswer> {
+    if (!this.credentials) return Promise.reject(new Error('transport not started'));
+    return sendWithCredentials(this.credentials, send);
+  }
+
+  private headers(credentials: Record<string, string>, own: Record<string, string>): Record<string, string> {
     return {
-      ...baseHeaders(this.def.headers),
+      ...credentials,
       ...own,
       ...(this.sessionId !== undefined ? { 'mcp-session-id': this.sessionId } : {}),
       ...(this.protocolVersion !== undefined ? { 'mcp-protocol-version': this.protocolVersion } : {}),
@@ -147,7 +164,9 @@ export class StreamableHttpTransport implements UpstreamTransport {
   private get(lastEventId: string | undefined, signal: AbortSignal): Promise<HttpAnswer> {
     const own: Record<string, string> = { accept: 'text/event-stream' };
     if (lastEventId !== undefined) own['last-event-id'] = lastEventId;
-    return httpRequest(this.def.url, { method: 'GET', headers: this.headers(own), signals: [signal] });
+    return this.authorized((headers) =>
+      httpRequest(this.def.url, { method: 'GET', headers: this.headers(headers, own), signals: [signal] }),
+    );
   }
 
   /** Delivers the messages of one event; true when one of them is the response to `related`. */

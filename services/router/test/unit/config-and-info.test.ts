@@ -23,7 +23,17 @@ describe('loadConfig', () => {
         spoolDir: '.meshgate/spool/router',
         spoolMaxBytes: 256 * 1024 ** 2,
       },
+      policy: { mode: 'enforce', staleMs: 5_000, bucket: 'mg_policies', limitsBucket: 'mg_limits' },
     });
+  });
+
+  it('reads the policy variables and rejects bad ones by name', () => {
+    expect(loadConfig({ MESHGATE_POLICY: 'off', MESHGATE_POLICY_STALE_MS: '0' }).policy).toMatchObject({
+      mode: 'off',
+      staleMs: 0,
+    });
+    expect(() => loadConfig({ MESHGATE_POLICY: 'permissive' })).toThrow(/MESHGATE_POLICY/);
+    expect(() => loadConfig({ MESHGATE_POLICY_STALE_MS: '-1' })).toThrow(/MESHGATE_POLICY_STALE_MS/);
   });
 
   it('reads the audit variables and rejects bad ones by name', () => {

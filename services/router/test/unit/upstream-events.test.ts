@@ -24,6 +24,7 @@ function setup(clientCapabilities: Record<string, unknown> = { sampling: {}, eli
       protocolVersion: '2025-11-25',
       clientCapabilities,
       target: { kind: 'server', server: 'srv' },
+      principal: { tenant: 'default', id: 'events-test', kind: 'agent', roles: ['agent'], groups: [] },
     });
   const published: { subject: string; message: Record<string, unknown> }[] = [];
   const publish = (subject: string, message: Record<string, unknown>) => published.push({ subject, message });

@@ -1,0 +1,5 @@
+/** Rate limits, concurrency limits and daily quotas shared by replicas through KV (issue 4). */
+export { Limiter, InvalidLimitsInput, type LimiterOptions } from './limiter';
+export { Admitted, type Admission } from './admission';
+export { LimitCall } from './limit-keys';
+export { LimitsBucketMaxAgeMs } from './limits-bucket';

@@ -1,0 +1,129 @@
+/**
+ * Authentication of the MCP endpoints (issue 4, secure by default): every request carries an API key or a
+ * JWT of a configured issuer as `Authorization: Bearer ...`, or is refused before anything else happens:
+ * 401 with a `WWW-Authenticate` challenge naming the endpoint's protected resource metadata (RFC 9728),
+ * 403 `insufficient_scope` when a token lacks the scopes its issuer requires, 503 when credentials cannot
+ * be checked right now. The agent's credential goes no further than this module: nothing derived from it
+ * but the principal travels on. With `MESHGATE_AUTH=none` every request runs as the anonymous agent.
+ */
+import type { FastifyRequest } from 'fastify';
+import {
+  authenticateRequest,
+  metadataUrlFor,
+  protectedResourceMetadata,
+  type ApiKeyVerifier,
+  type JwtIssuerConfig,
+  type JwtVerifier,
+} from '@meshgate/auth';
+import { AnonymousPrincipal, type Caller } from './request-principal';
+
+/** A refusal, ready to be answered. */
+export interface AuthRefusal {
+  status: 401 | 403 | 503;
+  scheme: 'api-key' | 'jwt' | 'none';
+  reason: string;
+  detail: string;
+  headers: Record<string, string>;
+}
+
+/** Authentication of one ingress instance. */
+export interface EdgeAuth {
+  readonly mode: 'on' | 'none';
+  /** The caller of `request`, or why it is refused. */
+  authenticate(
+    request: FastifyRequest,
+  ): Promise<{ ok: true; caller: Caller } | { ok: false; refusal: AuthRefusal }>;
+  /** The OAuth resource identifier of the endpoint `request` reached (`<public URL><path>`). */
+  resourceOf(request: FastifyRequest): string;
+  /**
+   * The protected resource metadata (RFC 9728) of the endpoint at `path` (`/mcp`, `/servers/x/mcp`); null
+   * without OAuth issuers (the MCP authorization spec requires the document to name at least one).
+   */
+  metadata(path: string): Record<string, unknown> | null;
+}
+
+export interface EdgeAuthDeps {
+  mode: 'on' | 'none';
+  apiKeys: ApiKeyVerifier;
+  jwt: JwtVerifier | undefined;
+  issuers: readonly JwtIssuerConfig[];
+  /** The gateway's URL as agents reach it (no trailing slash). */
+  publicUrl: () => string;
+}
+
+const Anonymous: Caller = Object.freeze({ principal: AnonymousPrincipal, scheme: 'none' as const });
+
+/** The MCP endpoint path of a request (`/mcp` or `/servers/<name>/mcp`), without its query. */
+function endpointPath(request: FastifyRequest): string {
+  const url = request.url;
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+/** Creates the authentication of one instance. */
+export function createEdgeAuth(deps: EdgeAuthDeps): EdgeAuth {
+  const resourceOf = (request: FastifyRequest) => `${deps.publicUrl()}${endpointPath(request)}`;
+  const scopes = [...new Set(deps.issuers.flatMap((i) => i.requiredScopes ?? []))];
+  const oauth = deps.issuers.length > 0;
+  const metadata = (path: string) =>
+    !oauth
+      ? null
+      : protectedResourceMetadata({
+          resource: `${deps.publicUrl()}${path}`,
+          authorizationServers: deps.issuers.map((i) => i.issuer),
+          ...(scopes.length > 0 ? { scopesSupported: scopes } : {}),
+          resourceName: 'Meshgate MCP gateway',
+        });
+  if (deps.mode === 'none')
+    return {
+      mode: 'none',
+      authenticate: async () => ({ ok: true, caller: Anonymous }),
+      resourceOf,
+      metadata,
+    };
+  return {
+    mode: 'on',
+    resourceOf,
+    metadata,
+    async authenticate(request) {
+      const raw = request.headers['authorization'];
+      if (Array.isArray(raw))
+        return {
+          ok: false,
+          refusal: {
+            status: 401,
+            scheme: 'none',
+            reason: 'malformed',
+            detail: 'send one Authorization header',
+            headers: {
+              'www-authenticate': `Bearer resource_metadata="${metadataUrlFor(resourceOf(request))}"`,
+            },
+          },
+        };
+      const result = await authenticateRequest(raw, {
+        apiKeys: deps.apiKeys,
+        ...(deps.jwt ? { jwt: deps.jwt } : {}),
+        ...(oauth ? { resourceMetadataUrl: metadataUrlFor(resourceOf(request)) } : {}),
+      });
+      if (result.ok)
+        return {
+          ok: true,
+          caller: {
+            principal: result.principal,
+            scheme: result.scheme,
+            ...(result.scopes ? { scopes: result.scopes } : {}),
+          },
+        };
+      return {
+        ok: false,
+        refusal: {
+          status: result.status,
+          scheme: raw?.trim().toLowerCase().startsWith('bearer mgk_') ? 'api-key' : raw ? 'jwt' : 'none',
+          reason: result.reason,
+          detail: result.detail,
+          headers: result.headers,
+        },
+      };
+    },
+  };
+}
