@@ -18,9 +18,20 @@ import * as audit from '@meshgate/audit-service';
 import * as policy from '@meshgate/policy-service';
 
 /** One upstream in the `mcpServers` format (plus Meshgate's extras). */
+/** Upstream protection of one server (ServerDefinition): concurrent calls per router replica, queue. */
+interface EntryLimits {
+  maxConcurrent?: number;
+  maxQueue?: number;
+}
 export type McpServerEntry =
-  | { command: string; args?: string[]; env?: Record<string, string>; stateful?: boolean; timeoutMs?: number }
-  | { url: string; type?: 'http' | 'sse'; stateful?: boolean; timeoutMs?: number };
+  | ({
+      command: string;
+      args?: string[];
+      env?: Record<string, string>;
+      stateful?: boolean;
+      timeoutMs?: number;
+    } & EntryLimits)
+  | ({ url: string; type?: 'http' | 'sse'; stateful?: boolean; timeoutMs?: number } & EntryLimits);
 
 export interface GatewayOptions {
   servers: Record<string, McpServerEntry>;

@@ -9,6 +9,9 @@ import { TenantId } from './audit';
 import { PrincipalId } from './auth';
 import { ServerName } from './servers';
 
+/** The KV key of the limits in the policy bucket (`mg_policies`); its value is the JSON of a LimitsConfig. */
+export const LimitsKey = 'limits';
+
 /** The dimensions a counter can be kept per. */
 export const LimitDimension = z.enum(['tenant', 'principal', 'server', 'tool']);
 export type LimitDimension = z.infer<typeof LimitDimension>;

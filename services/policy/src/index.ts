@@ -4,5 +4,5 @@ export { start, type PolicyHandle } from './service';
 export { AdminPoliciesPath } from './admin-api';
 export { AdminLimitsPath } from './limits-api';
 export { LimitsFileName } from './limits-file';
-export { LimitsKey, MaxLimitsBytes } from './limits-store';
+export { MaxLimitsBytes } from './limits-store';
 export * from './api-answers';

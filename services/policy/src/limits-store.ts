@@ -10,11 +10,8 @@ import { createHash } from 'node:crypto';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
-import { LimitsConfig } from '@meshgate/contracts';
+import { LimitsConfig, LimitsKey } from '@meshgate/contracts';
 import { openPolicyBucket } from '@meshgate/policy';
-
-/** The KV key of the limits in the policy bucket (the router's `LimitsKey`). */
-export const LimitsKey = 'limits';
 
 /** The largest limits document accepted, in bytes (file or request body): 1 MB, as a policy set. */
 export const MaxLimitsBytes = 1_000_000;

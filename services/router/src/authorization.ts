@@ -12,6 +12,7 @@ import type { Bus } from '@meshgate/bus';
 import type { Logger } from '@meshgate/config';
 import {
   LimitsConfig,
+  LimitsKey,
   PolicyAnnotations,
   type DecisionReply,
   type PolicyAction,
@@ -21,8 +22,6 @@ import {
 import { Limiter, PolicyEngine, PolicyFreshness, PolicySync, type Admission } from '@meshgate/policy';
 import type { RouterPolicyConfig } from './config';
 
-/** The KV key of the limits in the policy bucket. */
-export const LimitsKey = 'limits';
 
 /** What a decision sees of the call besides its principal, action and resource. */
 export interface DecisionFacts {

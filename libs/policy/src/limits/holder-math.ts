@@ -57,7 +57,7 @@ export function planAcquire(
 ): { holds: Holds['holds']; granted: number; free: number; others: boolean } {
   const { live, total } = liveOthers(current, req);
   const free = req.limit - total - req.inFlight;
-  const granted = leaseSize(free, req.want, req.grow);
+  const granted = leaseSize(free, req.want, req.grow, req.limit);
   const n = req.inFlight + granted;
   const holds = n > 0 ? { ...live, [req.me]: { n, until: req.nowMs + req.ttlMs } } : live;
   return { holds, granted, free: Math.max(0, free - granted), others: total > 0 };

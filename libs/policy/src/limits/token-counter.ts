@@ -6,7 +6,7 @@
  * call is counted in the slot it ran in; a lease in a later slot hands back what the last one left.
  * Tokens left when a rule's number drops, when the counter idles (30 s) or when the limiter stops are
  * handed back too, so only a crash strands tokens: per scope and replica, at most one lease and a quarter
- * of the one before (a lease is at most 1024 and 1/8 of what remained).
+ * of the one before (a lease is at most 1024, 1/8 of what remained and 1/128 of the limit).
  */
 import { compareAndSet, type Versioned } from './limits-bucket';
 import {
@@ -198,7 +198,7 @@ export class TokenCounter implements Counter {
           current.unreadable || (current.value !== null && current.value.slotMs !== this.spec.slotMs);
         let slots: SlotCount[] = unreadable ? [[slot, this.limit]] : (current.value?.slots ?? []);
         slots = liveSlots(addUnits(slots, this.slot, -leftover), this.spec, slot);
-        const granted = leaseSize(this.limit - unitsIn(slots), want, this.grow);
+        const granted = leaseSize(this.limit - unitsIn(slots), want, this.grow, this.limit);
         const next = addUnits(slots, slot, granted);
         const write = granted > 0 || leftover > 0 || unreadable;
         return {

@@ -32,6 +32,12 @@ export const DayMs = 86_400_000;
 export const MaxLease = 1024;
 /** A block is at most this fraction of what remains. */
 export const LeaseDivisor = 8;
+/**
+ * A block beyond what waiting callers need is at most this fraction of the limit, which bounds what the
+ * replicas can hold unused while another is refused: at most replicas x max(1, limit/128) per window
+ * (3 of 100/min with three replicas; 2.3 % of a larger limit with three replicas).
+ */
+export const LimitLeaseDivisor = 128;
 
 /** The slots of a requests limit of `windowS` seconds. */
 export function requestsWindow(windowS: number): WindowSpec {
@@ -48,13 +54,14 @@ export function slotAt(spec: WindowSpec, nowMs: number): number {
 
 /**
  * How many units to lease: what the callers waiting now need, or more (up to the replica's growing block
- * size, at most 1/8 of what remains and MaxLease) so the next calls need no KV round trip; never more than
- * remains, and 0 when nothing does.
+ * size, at most 1/8 of what remains, 1/128 of `limit` and MaxLease) so the next calls need no KV round
+ * trip; never more than remains, and 0 when nothing does.
  */
-export function leaseSize(remaining: number, want: number, grow: number): number {
+export function leaseSize(remaining: number, want: number, grow: number, limit: number): number {
   if (remaining <= 0) return 0;
   const share = Math.max(1, Math.floor(remaining / LeaseDivisor));
-  return Math.min(remaining, Math.max(want, Math.min(grow, share, MaxLease)));
+  const cap = Math.max(1, Math.floor(limit / LimitLeaseDivisor));
+  return Math.min(remaining, Math.max(want, Math.min(grow, share, cap, MaxLease)));
 }
 
 /** The slots still counted at `slot` (the current one, the `lookback` before it, and any later one). */

@@ -21,15 +21,20 @@ const KvKey = /^[-/_=a-zA-Z0-9]+(\.[-/_=a-zA-Z0-9]+)*$/;
 
 describe('leaseSize', () => {
   it('grants what waits, grows while much remains, shrinks to one near the limit, never exceeds it', () => {
-    expect(leaseSize(0, 5, 64)).toBe(0);
-    expect(leaseSize(-3, 1, 1)).toBe(0);
-    expect(leaseSize(1000, 1, 1)).toBe(1);
-    expect(leaseSize(1000, 1, 64)).toBe(64);
-    expect(leaseSize(1000, 1, 4096)).toBe(125);
-    expect(leaseSize(100_000, 1, 4096)).toBe(MaxLease);
-    expect(leaseSize(7, 1, 64)).toBe(1);
-    expect(leaseSize(7, 20, 1)).toBe(7);
-    expect(leaseSize(50, 20, 1)).toBe(20);
+    const big = 1_000_000;
+    expect(leaseSize(0, 5, 64, big)).toBe(0);
+    expect(leaseSize(-3, 1, 1, big)).toBe(0);
+    expect(leaseSize(1000, 1, 1, big)).toBe(1);
+    expect(leaseSize(1000, 1, 64, big)).toBe(64);
+    expect(leaseSize(1000, 1, 4096, big)).toBe(125);
+    expect(leaseSize(100_000, 1, 4096, big)).toBe(MaxLease);
+    expect(leaseSize(7, 1, 64, big)).toBe(1);
+    expect(leaseSize(7, 20, 1, big)).toBe(7);
+    expect(leaseSize(50, 20, 1, big)).toBe(20);
+    // Beyond what callers wait for, a block is at most 1/128 of the limit: 100/min leases one at a time.
+    expect(leaseSize(100, 1, 64, 100)).toBe(1);
+    expect(leaseSize(100, 30, 64, 100)).toBe(30);
+    expect(leaseSize(10_000, 1, 4096, 10_000)).toBe(78);
   });
 });
 
