@@ -41,7 +41,7 @@ const platform = `
 permit (principal in Meshgate::Role::"agent", action in [Meshgate::Action::"list_tools", Meshgate::Action::"list_prompts", Meshgate::Action::"list_resources"], resource);
 @id("agents-basic-tools")
 permit (principal in Meshgate::Role::"agent", action == Meshgate::Action::"call_tool", resource)
-when { resource.name == "echo" || resource.name == "slow" };
+when { resource.name == "echo" || resource.name == "slow" || resource.name == "whoami" };
 `;
 const acme = `
 @id("ops-add")
@@ -195,7 +195,19 @@ describe('authentication and authorization, end to end', () => {
     >;
     expect(as['jwks_uri']).toBe(issuer.jwksUri);
     const jo = await Session.open(mcp(), await token({ sub: 'jo', tenant: 'acme', groups: ['ops'] }));
-    expect(await jo.tools()).toEqual(['fr__echo', 'fr__slow', 'fx__add', 'fx__echo', 'fx__slow']);
+    expect(await jo.tools()).toEqual([
+      'fr__echo',
+      'fr__slow',
+      'fr__whoami',
+      'fx__add',
+      'fx__echo',
+      'fx__slow',
+      'fx__whoami',
+    ]);
+    // The agent's token stops at ingress: the upstream sees no Authorization header of it.
+    const seen = await jo.call('tools/call', { name: 'fr__whoami', arguments: {} });
+    expect(seen.result?.['structuredContent']).toMatchObject({ authorization: null });
+    expect(JSON.stringify(seen)).not.toContain(jo.auth.slice(7, 40));
   });
 
   it('answers a token without the required scope with 403 insufficient_scope naming it', async () => {
@@ -210,7 +222,7 @@ describe('authentication and authorization, end to end', () => {
   });
 
   it('lists only what each principal may use, per tenant and group', async () => {
-    const basic = ['fr__echo', 'fr__slow', 'fx__echo', 'fx__slow'];
+    const basic = ['fr__echo', 'fr__slow', 'fr__whoami', 'fx__echo', 'fx__slow', 'fx__whoami'];
     // acme's ops group may also add, on fx only (its policy names fx/add).
     expect(await (await Session.open(mcp(), bearer(keys.ada))).tools()).toEqual([...basic, 'fx__add'].sort());
     expect(await (await Session.open(mcp(), bearer(keys.bob))).tools()).toEqual(basic);

@@ -15,6 +15,11 @@ export const RouterCall = z.object({
   stream: z.string().optional(),
   /** The agent's IP address as ingress saw it (policy context). */
   clientAddress: z.string().max(64).optional(),
+  /**
+   * The agent's own access token, when it authenticated with a JWT: only for an OAuth 2.0 token exchange
+   * (RFC 8693) with a server's authorization server. It is never sent to an upstream MCP server.
+   */
+  subjectToken: z.string().max(16_384).optional(),
 });
 export type RouterCall = z.infer<typeof RouterCall>;
 

@@ -17,6 +17,7 @@ import {
 } from '@meshgate/contracts';
 import type { AuditedRequest } from './audited-request';
 import { pendingKey, type IngressContext } from './context';
+import { callerOf } from './request-principal';
 import { mapCallError, type CallOutcome } from './error-mapping';
 import { newStreamId } from './event-id';
 import { supportsPriming } from './protocol';
@@ -37,6 +38,7 @@ export async function exchangeCall(
 ): Promise<void> {
   const started = Date.now();
   const sid = record.session.id;
+  const caller = callerOf(reply.request);
   const deadline = started + ctx.config.requestTimeoutMs;
   const res = reply.raw;
   let finished = false;
@@ -139,6 +141,7 @@ export async function exchangeCall(
         message,
         stream: channel.subject,
         clientAddress: reply.request.ip.slice(0, 64),
+        ...(caller.token !== undefined ? { subjectToken: caller.token } : {}),
       },
       { deadline, traceparent: audited.traceparent },
     );

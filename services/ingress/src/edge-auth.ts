@@ -9,6 +9,7 @@
 import type { FastifyRequest } from 'fastify';
 import {
   authenticateRequest,
+  bearerCredential,
   metadataUrlFor,
   protectedResourceMetadata,
   type ApiKeyVerifier,
@@ -105,6 +106,7 @@ export function createEdgeAuth(deps: EdgeAuthDeps): EdgeAuth {
         ...(deps.jwt ? { jwt: deps.jwt } : {}),
         ...(oauth ? { resourceMetadataUrl: metadataUrlFor(resourceOf(request)) } : {}),
       });
+      const token = result.ok && result.scheme === 'jwt' ? bearerCredential(raw) : null;
       if (result.ok)
         return {
           ok: true,
@@ -112,6 +114,7 @@ export function createEdgeAuth(deps: EdgeAuthDeps): EdgeAuth {
             principal: result.principal,
             scheme: result.scheme,
             ...(result.scopes ? { scopes: result.scopes } : {}),
+            ...(token !== null ? { token } : {}),
           },
         };
       return {

@@ -15,6 +15,8 @@ export interface Caller {
   scheme: AuthScheme;
   /** OAuth scopes the token granted (JWT only). */
   scopes?: readonly string[];
+  /** The JWT itself (JWT only): the subject token of a token exchange the router may make for it. */
+  token?: string;
 }
 
 /** The principal of every request while authentication is off (`MESHGATE_AUTH=none`, local trials). */
