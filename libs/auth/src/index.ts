@@ -18,3 +18,5 @@ export { KeySourceError, metadataUrlsFor, type FetchLike } from './issuer-discov
 export * from './protected-resource';
 export * from './challenge';
 export * from './request-auth';
+export * from './upstream-token-crypto';
+export * from './upstream-token-store';

@@ -87,8 +87,44 @@ export const OAuthClientCredentials = z.strictObject({
 });
 export type OAuthClientCredentials = z.infer<typeof OAuthClientCredentials>;
 
+/**
+ * OAuth 2.0 token exchange (RFC 8693) per principal: for every call the router exchanges the agent's own
+ * access token (the call's subject token) at `tokenUrl`, authenticating with client_secret_basic, and sends
+ * the token it gets as a bearer. The agent's token itself never reaches the upstream. Each session gets its
+ * own upstream connection; a principal authenticated by API key has no subject token and is refused.
+ */
+export const TokenExchangeAuth = z.strictObject({
+  type: z.literal('token-exchange'),
+  tokenUrl: z.url({ protocol: /^https?$/ }),
+  clientId: z.string().min(1).max(1024),
+  clientSecret: SecretValue,
+  /** How the subject token is described to the authorization server (`urn:ietf:params:oauth:token-type:*`). */
+  subjectTokenType: z.enum(['access_token', 'jwt']).default('access_token'),
+  audience: z.string().min(1).max(2048).optional(),
+  /** RFC 8707 resource indicator: the upstream the token is meant for. */
+  resource: z.url().optional(),
+  scope: z.string().min(1).max(4096).optional(),
+});
+export type TokenExchangeAuth = z.infer<typeof TokenExchangeAuth>;
+
+/**
+ * The principal's own upstream token, stored encrypted (libs/auth upstream token store) and sent as
+ * `Authorization: Bearer <token>`, or as the bare token in `header` when another header is named. Each
+ * session gets its own upstream connection.
+ */
+export const PrincipalTokenAuth = z.strictObject({
+  type: z.literal('principal-token'),
+  header: HeaderName.optional(),
+});
+export type PrincipalTokenAuth = z.infer<typeof PrincipalTokenAuth>;
+
 /** How the router authenticates to an HTTP upstream (never with the agent's own credentials). */
-export const UpstreamAuth = z.discriminatedUnion('type', [HeaderAuth, OAuthClientCredentials]);
+export const UpstreamAuth = z.discriminatedUnion('type', [
+  HeaderAuth,
+  OAuthClientCredentials,
+  TokenExchangeAuth,
+  PrincipalTokenAuth,
+]);
 export type UpstreamAuth = z.infer<typeof UpstreamAuth>;
 
 export const HttpServer = z.object({

@@ -75,6 +75,8 @@ export const Buckets = {
   policies: 'mg_policies',
   /** Rate-limit windows, quota days and concurrency leases (libs/policy limiter). */
   limits: 'mg_limits',
+  /** Principals' own upstream tokens, AES-256-GCM encrypted (libs/auth upstream-token-store). */
+  upstreamTokens: 'mg_upstream_tokens',
 } as const;
 
 /** Parses `mg.v1.ingress.<instance>.stream.<token>`; null when the subject has another shape. */

@@ -50,6 +50,7 @@ async function answer(
   if (!ctx.auditAdmits()) return AuditUnavailable;
   const policyDown = call.message.method === 'ping' ? null : ctx.authz.unavailable();
   if (policyDown !== null) return policyUnavailable(policyDown);
+  ctx.pool.callers.remember(call.session, call.subjectToken);
   const target = call.session.target;
   return target.kind === 'federated'
     ? federatedCall(ctx, call.message, gate, deadline)

@@ -28,6 +28,7 @@ import { UpstreamConnection, type ConnectionHooks } from './upstream/connection'
 import { startUpstreamAudit, type UpstreamAudit } from './upstream-audit';
 import { startAuthorizer, type Authorizer } from './authorization';
 import { createTransport } from './upstream/transports';
+import { principalTokensOn } from './upstream/principal-tokens';
 import { RouterVersion } from './version';
 
 /** A running router replica. */
@@ -85,20 +86,24 @@ async function compose(
         }
       : {}),
   };
-  const pool = new ConnectionPool((def, owner, gate) => {
-    const conn = new UpstreamConnection({
-      def,
-      owner,
-      gate,
-      transports: createTransport,
-      hooks,
-      log: log.child(owner === undefined ? { server: def.name } : { server: def.name, session: owner }),
-      backoffMaxMs: config.restartBackoffMaxMs,
-      version: RouterVersion,
-    });
-    conn.start();
-    return conn;
-  });
+  const pool = new ConnectionPool(
+    (def, owner, gate, caller) => {
+      const conn = new UpstreamConnection({
+        def,
+        owner,
+        gate,
+        caller,
+        transports: createTransport,
+        hooks,
+        log: log.child(owner === undefined ? { server: def.name } : { server: def.name, session: owner }),
+        backoffMaxMs: config.restartBackoffMaxMs,
+        version: RouterVersion,
+      });
+      conn.start();
+      return conn;
+    },
+    { principalTokens: principalTokensOn(bus.nc) },
+  );
   const registry = new RegistryView();
   await registry.watch(bus.nc, config.registryBucket, log, (name, def) => {
     log.info({ server: name, removed: def === undefined }, 'server definition changed');

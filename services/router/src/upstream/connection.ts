@@ -33,6 +33,7 @@ import { SessionExpiredError, type TransportFactory, type UpstreamTransport } fr
 import { Lifecycle, type LifecycleEvents } from './lifecycle';
 import { handshake } from './handshake';
 import { UpstreamGate, gateLimits } from './upstream-gate';
+import type { UpstreamCaller } from './upstream-caller';
 
 /** What a connection reports to the router. */
 export interface ConnectionHooks {
@@ -73,6 +74,8 @@ export interface ConnectionOptions {
    * `ConnectionPool.gates`); without one the connection limits only itself.
    */
   gate?: UpstreamGate;
+  /** Who a per-session connection of a server acting per principal acts for (upstream-caller). */
+  caller?: UpstreamCaller | undefined;
 }
 
 /** The JSON-RPC code answered to a call the agent cancelled. */
@@ -234,6 +237,7 @@ export class UpstreamConnection {
         },
       },
       this.opts.log,
+      this.opts.caller,
     );
     this.transport = transport;
     this.initResult = await handshake(

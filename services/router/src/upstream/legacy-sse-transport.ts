@@ -11,6 +11,7 @@ import { readEventStream } from './sse-reader';
 import { discard, eventMessages, isEventStream } from './http-common';
 import type { TransportEvents, UpstreamTransport } from './transport';
 import { httpRequest } from './http-request';
+import type { UpstreamCaller } from './upstream-caller';
 import { connectCredentials, sendWithCredentials, type UpstreamCredentials } from './upstream-credentials';
 
 /** The transport of `sse` definitions. */
@@ -26,10 +27,11 @@ export class LegacySseTransport implements UpstreamTransport {
     private readonly def: HttpServer,
     private readonly events: TransportEvents,
     private readonly log: Logger,
+    private readonly caller?: UpstreamCaller,
   ) {}
 
   async start(): Promise<void> {
-    const credentials = await connectCredentials(this.def);
+    const credentials = await connectCredentials(this.def, { caller: this.caller });
     this.credentials = credentials;
     const res = await sendWithCredentials(credentials, (headers) =>
       httpRequest(this.def.url, {

@@ -11,6 +11,9 @@ import type { OAuthClientCredentials } from '@meshgate/contracts';
 import { httpRequest } from './http-request';
 import { CredentialError } from './secret-values';
 import { parseJson } from './transport';
+import { GrantCache, type Grant } from './grant-cache';
+
+export type { Grant } from './grant-cache';
 
 /** A token is renewed this long before it expires, or after 90% of its lifetime when that is sooner. */
 export const RenewBeforeExpiryMs = 60_000;
@@ -27,12 +30,6 @@ const TokenRefusal = z.looseObject({
   error_description: z.string().optional(),
 });
 
-/** An access token and when to stop using it (undefined: until the upstream refuses it). */
-export interface Grant {
-  token: string;
-  renewAt: number | undefined;
-}
-
 /** Asks the token endpoint for a token. */
 export type TokenRequest = (
   auth: OAuthClientCredentials,
@@ -42,16 +39,30 @@ export type TokenRequest = (
 ) => Promise<Grant>;
 
 /** One client credentials grant at `auth.tokenUrl`; errors say what the endpoint answered, never a secret. */
-export const requestToken: TokenRequest = async (auth, secret, timeoutMs, now) => {
+export const requestToken: TokenRequest = (auth, secret, timeoutMs, now) => {
   const form = new URLSearchParams({ grant_type: 'client_credentials' });
   if (auth.scope !== undefined) form.set('scope', auth.scope);
   if (auth.audience !== undefined) form.set('audience', auth.audience);
   if (auth.resource !== undefined) form.set('resource', auth.resource);
-  const basic = Buffer.from(`${formEncode(auth.clientId)}:${formEncode(secret)}`).toString('base64');
+  return postTokenForm(auth, secret, form, timeoutMs, now);
+};
+
+/**
+ * POSTs `form` to the token endpoint `tokenUrl` with client_secret_basic and reads the grant it answers
+ * (RFC 6749 section 5; RFC 8693 section 2.2 adds fields this ignores); errors say what the endpoint answered.
+ */
+export async function postTokenForm(
+  client: { tokenUrl: string; clientId: string },
+  secret: string,
+  form: URLSearchParams,
+  timeoutMs: number,
+  now: number,
+): Promise<Grant> {
+  const basic = Buffer.from(`${formEncode(client.clientId)}:${formEncode(secret)}`).toString('base64');
   let status: number;
   let body: string;
   try {
-    const res = await httpRequest(auth.tokenUrl, {
+    const res = await httpRequest(client.tokenUrl, {
       method: 'POST',
       headers: {
         authorization: `Basic ${basic}`,
@@ -85,63 +96,32 @@ export const requestToken: TokenRequest = async (auth, secret, timeoutMs, now) =
         ? undefined
         : now + lifetimeMs - Math.min(RenewBeforeExpiryMs, lifetimeMs / 10),
   };
-};
+}
 
-/** The cached tokens of a process (or of a test). */
+/** The cached client credentials tokens of a process (or of a test). */
 export class TokenCache {
-  private readonly grants = new Map<string, Grant>();
-  private readonly fetching = new Map<string, Promise<Grant>>();
+  private readonly grants: GrantCache;
 
   constructor(
     private readonly request: TokenRequest = requestToken,
-    private readonly now: () => number = Date.now,
-  ) {}
+    now: () => number = Date.now,
+  ) {
+    this.grants = new GrantCache(now, MaxCachedTokens);
+  }
 
   /** A token still valid for a while: the cached one, or a new one. */
-  async token(auth: OAuthClientCredentials, secret: string, timeoutMs: number): Promise<string> {
-    const key = cacheKey(auth, secret);
-    const grant = this.grants.get(key);
-    if (grant && (grant.renewAt === undefined || this.now() < grant.renewAt)) return grant.token;
-    return (await this.fetch(key, auth, secret, timeoutMs)).token;
+  token(auth: OAuthClientCredentials, secret: string, timeoutMs: number): Promise<string> {
+    return this.grants.token(cacheKey(auth, secret), (now) => this.request(auth, secret, timeoutMs, now));
   }
 
   /**
    * Replaces `refused`, a token the upstream answered 401 to, unless it was already replaced (many requests
    * refused at once cause one fetch). Resolves to the token to retry with.
    */
-  async renew(
-    auth: OAuthClientCredentials,
-    secret: string,
-    refused: string,
-    timeoutMs: number,
-  ): Promise<string> {
-    const key = cacheKey(auth, secret);
-    const pending = this.fetching.get(key);
-    if (pending) return (await pending).token;
-    const grant = this.grants.get(key);
-    if (grant && grant.token !== refused) return this.token(auth, secret, timeoutMs);
-    this.grants.delete(key);
-    return (await this.fetch(key, auth, secret, timeoutMs)).token;
-  }
-
-  private fetch(
-    key: string,
-    auth: OAuthClientCredentials,
-    secret: string,
-    timeoutMs: number,
-  ): Promise<Grant> {
-    const pending = this.fetching.get(key);
-    if (pending) return pending;
-    const fetching = this.request(auth, secret, timeoutMs, this.now())
-      .then((grant) => {
-        this.grants.delete(key);
-        this.grants.set(key, grant);
-        if (this.grants.size > MaxCachedTokens) this.grants.delete(this.grants.keys().next().value as string);
-        return grant;
-      })
-      .finally(() => this.fetching.delete(key));
-    this.fetching.set(key, fetching);
-    return fetching;
+  renew(auth: OAuthClientCredentials, secret: string, refused: string, timeoutMs: number): Promise<string> {
+    return this.grants.renew(cacheKey(auth, secret), refused, (now) =>
+      this.request(auth, secret, timeoutMs, now),
+    );
   }
 }
 

@@ -1,21 +1,33 @@
 /**
  * The router replica's upstream connections: one shared connection per server, or one per (server,
- * session) for `stateful` servers. Connections are created on first use and start connecting at once.
- * The pool also holds the replica's concurrency gates, one per server, shared by all its connections.
+ * session) for `stateful` servers and servers acting per principal (token exchange, principal tokens), so
+ * one upstream connection never carries two principals' tokens. Connections are created on first use and
+ * start connecting at once. The pool also holds the replica's concurrency gates, one per server, shared by
+ * all its connections, and the sessions' callers (principal and agent token) per-principal servers act for.
  */
 import type { ServerDefinition } from '@meshgate/contracts';
 import type { UpstreamConnection } from './connection';
 import { UpstreamGates, type UpstreamGate } from './upstream-gate';
+import { SessionCallers, actsForPrincipal, type UpstreamCaller } from './upstream-caller';
+import type { PrincipalTokenSource } from './principal-tokens';
 
 /**
- * Builds (and starts) the connection for a definition, owned by `owner` for a stateful server; `gate` is
- * the server's concurrency gate, to be passed on as `ConnectionOptions.gate`.
+ * Builds (and starts) the connection for a definition, owned by `owner` for a per-session connection; `gate`
+ * is the server's concurrency gate and `caller` the owner's caller, to be passed on as
+ * `ConnectionOptions.gate` and `ConnectionOptions.caller`.
  */
 export type ConnectionFactory = (
   def: ServerDefinition,
   owner: string | undefined,
   gate: UpstreamGate,
+  caller: UpstreamCaller | undefined,
 ) => UpstreamConnection;
+
+/** What the pool is built with besides its factory. */
+export interface PoolOptions {
+  /** Where principals' stored upstream tokens are read (`principal-token` servers). */
+  principalTokens?: PrincipalTokenSource;
+}
 
 /** The open upstream connections of one replica. */
 export class ConnectionPool {
@@ -25,15 +37,22 @@ export class ConnectionPool {
   private closed = false;
   /** The replica's gates; `gates.stats()` tells in-flight, queued and shed requests per server. */
   readonly gates = new UpstreamGates();
+  /** The sessions' principals and agent tokens; every call records its own before it is routed. */
+  readonly callers: SessionCallers;
 
-  constructor(private readonly factory: ConnectionFactory) {}
+  constructor(
+    private readonly factory: ConnectionFactory,
+    opts: PoolOptions = {},
+  ) {
+    this.callers = new SessionCallers(opts.principalTokens);
+  }
 
   /**
-   * The connection `sessionId` uses for `def`: its own for a stateful server, else the shared one. Throws
-   * once the pool is closed (a connection started then would never be stopped).
+   * The connection `sessionId` uses for `def`: its own for a stateful server or one acting per principal,
+   * else the shared one. Throws once the pool is closed (a connection started then would never be stopped).
    */
   connectionFor(def: ServerDefinition, sessionId: string): UpstreamConnection {
-    if (!def.stateful) return this.sharedFor(def);
+    if (!def.stateful && !actsForPrincipal(def)) return this.sharedFor(def);
     const bySession = this.owned.get(def.name) ?? new Map<string, UpstreamConnection>();
     this.owned.set(def.name, bySession);
     let conn = bySession.get(sessionId);
@@ -44,8 +63,12 @@ export class ConnectionPool {
     return conn;
   }
 
-  /** The shared connection of a server that is not stateful; throws once the pool is closed. */
+  /**
+   * The shared connection of a server that is not stateful; throws once the pool is closed, and for a server
+   * acting per principal (it has none).
+   */
   sharedFor(def: ServerDefinition): UpstreamConnection {
+    if (actsForPrincipal(def)) throw new Error(`server ${def.name} acts per principal: no shared connection`);
     let conn = this.shared.get(def.name);
     if (!conn) {
       conn = this.create(def, undefined);
@@ -82,8 +105,9 @@ export class ConnectionPool {
     return shared !== undefined;
   }
 
-  /** Removes and stops the connections a session owns. */
+  /** Removes and stops the connections a session owns, and forgets its caller. */
   async closeSession(sessionId: string): Promise<void> {
+    this.callers.forget(sessionId);
     const closing: UpstreamConnection[] = [];
     for (const bySession of this.owned.values()) {
       const conn = bySession.get(sessionId);
@@ -96,6 +120,7 @@ export class ConnectionPool {
   /** Stops every connection; the pool creates none afterwards. */
   async closeAll(): Promise<void> {
     this.closed = true;
+    this.callers.clear();
     const all = this.all();
     this.shared.clear();
     this.owned.clear();
@@ -104,6 +129,7 @@ export class ConnectionPool {
 
   private create(def: ServerDefinition, owner: string | undefined): UpstreamConnection {
     if (this.closed) throw new Error('connection pool closed');
-    return this.factory(def, owner, this.gates.forServer(def));
+    const caller = owner === undefined ? undefined : this.callers.of(owner);
+    return this.factory(def, owner, this.gates.forServer(def), caller);
   }
 }

@@ -12,6 +12,7 @@ import type { HttpServer, JsonRpcId, JsonRpcMessage, JsonRpcRequest } from '@mes
 import type { EventSourceMessage } from 'eventsource-parser';
 import { readEventStream, type StreamEnd } from './sse-reader';
 import { discard, errorInBody, eventMessages, isEventStream, sleep } from './http-common';
+import type { UpstreamCaller } from './upstream-caller';
 import { connectCredentials, sendWithCredentials, type UpstreamCredentials } from './upstream-credentials';
 import { httpRequest, type HttpAnswer } from './http-request';
 import { parseJson, SessionExpiredError, type TransportEvents, type UpstreamTransport } from './transport';
@@ -31,10 +32,11 @@ export class StreamableHttpTransport implements UpstreamTransport {
     private readonly def: HttpServer,
     private readonly events: TransportEvents,
     private readonly log: Logger,
+    private readonly caller?: UpstreamCaller,
   ) {}
 
   async start(): Promise<void> {
-    this.credentials = await connectCredentials(this.def);
+    this.credentials = await connectCredentials(this.def, { caller: this.caller });
   }
 
   async send(message: JsonRpcMessage, signal?: AbortSignal): Promise<void> {

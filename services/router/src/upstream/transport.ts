@@ -5,6 +5,7 @@
  */
 import type { Logger } from '@meshgate/config';
 import type { JsonRpcId, JsonRpcMessage, ServerDefinition } from '@meshgate/contracts';
+import type { UpstreamCaller } from './upstream-caller';
 
 /** What a transport reports to the connection that owns it. */
 export interface TransportEvents {
@@ -40,11 +41,12 @@ export class SessionExpiredError extends Error {
   }
 }
 
-/** Builds the transport of one definition. */
+/** Builds the transport of one definition; `caller` is who a per-session connection acts for. */
 export type TransportFactory = (
   def: ServerDefinition,
   events: TransportEvents,
   log: Logger,
+  caller?: UpstreamCaller,
 ) => UpstreamTransport;
 
 /** Parses one line or body as JSON, or returns undefined (the caller logs what it drops). */

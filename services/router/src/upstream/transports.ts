@@ -7,13 +7,13 @@ import { StreamableHttpTransport } from './streamable-http-transport';
 import { LegacySseTransport } from './legacy-sse-transport';
 
 /** Builds the transport a definition names. */
-export const createTransport: TransportFactory = (def, events, log) => {
+export const createTransport: TransportFactory = (def, events, log, caller) => {
   switch (def.transport) {
     case 'stdio':
       return new StdioTransport(def, events, log);
     case 'streamable-http':
-      return new StreamableHttpTransport(def, events, log);
+      return new StreamableHttpTransport(def, events, log, caller);
     case 'sse':
-      return new LegacySseTransport(def, events, log);
+      return new LegacySseTransport(def, events, log, caller);
   }
 };

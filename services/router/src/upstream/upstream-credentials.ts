@@ -1,13 +1,23 @@
 /**
- * The credentials an HTTP transport sends to its upstream, built from the definition only (the agent's own
- * token never reaches the router): the static `headers`, then those of `auth`: resolved header secrets, or
- * a bearer token from OAuth client credentials. Secrets are resolved when the transport starts, i.e. at
- * every (re)connect; an OAuth token is taken from the cache for every request, so it is renewed before it
- * expires, and replaced once when the upstream answers 401.
+ * The credentials an HTTP transport sends to its upstream (never the agent's own token): the static
+ * `headers`, then those of `auth`: resolved header secrets, a bearer token from OAuth client credentials,
+ * or, for servers acting per principal (principal-credentials), a token exchanged for the agent's token or
+ * the principal's stored token. Secrets are resolved when the transport starts, i.e. at every (re)connect;
+ * tokens are taken from their caches for every request, so they are renewed before they expire, and
+ * replaced once when the upstream answers 401. The first token is fetched at connect, so a refusal fails
+ * the connection with its reason.
  */
 import type { HttpServer, OAuthClientCredentials } from '@meshgate/contracts';
-import { resolveHeaderSecrets, resolveSecret, type SecretEnvironment } from './secret-values';
+import {
+  CredentialError,
+  resolveHeaderSecrets,
+  resolveSecret,
+  type SecretEnvironment,
+} from './secret-values';
 import { oauthTokens, type TokenCache } from './oauth-tokens';
+import { exchangedTokens, type ExchangeCache } from './token-exchange';
+import { principalTokenCredentials, tokenExchangeCredentials } from './principal-credentials';
+import type { UpstreamCaller } from './upstream-caller';
 import { baseHeaders } from './http-common';
 import type { HttpAnswer } from './http-request';
 
@@ -22,10 +32,13 @@ export interface UpstreamCredentials {
   renew(sent: Readonly<Record<string, string>>): Promise<boolean>;
 }
 
-/** Where credentials come from; the defaults are the router's environment and the process token cache. */
+/** Where credentials come from; the defaults are the router's environment and the process token caches. */
 export interface CredentialSources {
   env?: SecretEnvironment;
   tokens?: TokenCache;
+  exchanges?: ExchangeCache;
+  /** Who a per-session connection acts for (required by servers acting per principal). */
+  caller?: UpstreamCaller | undefined;
 }
 
 /** Resolves the credentials of `def`; rejects with a CredentialError naming what is missing. */
@@ -39,6 +52,24 @@ export async function connectCredentials(
   if (auth === undefined) return staticCredentials(fixed);
   if (auth.type === 'headers')
     return staticCredentials({ ...fixed, ...baseHeaders(await resolveHeaderSecrets(auth.headers, env)) });
+  if (auth.type === 'token-exchange' || auth.type === 'principal-token') {
+    const caller = sources.caller;
+    if (caller === undefined) throw new CredentialError('this server acts per principal: no session given');
+    const credentials =
+      auth.type === 'principal-token'
+        ? principalTokenCredentials(def.name, fixed, auth, caller)
+        : tokenExchangeCredentials(
+            def.name,
+            fixed,
+            auth,
+            await resolveSecret(auth.clientSecret, 'clientSecret', env),
+            caller,
+            sources.exchanges ?? exchangedTokens,
+            def.timeoutMs,
+          );
+    await credentials.headers();
+    return credentials;
+  }
   const secret = await resolveSecret(auth.clientSecret, 'clientSecret', env);
   const tokens = sources.tokens ?? oauthTokens;
   // Fetched now so that a token endpoint refusing the client fails the connection, not a later call.
