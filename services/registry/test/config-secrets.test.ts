@@ -180,7 +180,7 @@ describe('credentials and limits in the configuration file', () => {
         limits: { command: 'x', maxConcurrent: 0, maxQueue: -1, queueTimeoutMs: 1.5 },
       }),
     ).toEqual([
-      `m.json: server "kind": auth.type: Invalid discriminator value. Expected 'headers' | 'oauth-client-credentials'`,
+      `m.json: server "kind": auth.type: Invalid discriminator value. Expected 'headers' | 'oauth-client-credentials' | 'token-exchange' | 'principal-token'`,
       'm.json: server "extra": auth: unknown field "token"',
       'm.json: server "oauth": auth.tokenUrl: Invalid URL',
       'm.json: server "oauth": auth.clientSecret: required (text, {env: NAME} or {file: /absolute/path})',
