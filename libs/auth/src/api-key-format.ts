@@ -4,7 +4,7 @@
  * fast hash is the right one here: the secret holds 256 random bits, so there is nothing to guess and a
  * slow password hash (bcrypt, scrypt, argon2) would only cost every request time. Pure: no I/O.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** The prefix of every Meshgate API key, so that secret scanners and people recognise one. */
 export const ApiKeyPrefix = 'mgk_';
@@ -41,16 +41,17 @@ export function parseApiKey(text: string): ParsedApiKey | null {
 
 /** Hex SHA-256 of a secret: what a record keeps. */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 /**
- * True when `secret` hashes to `hashHex`. The digests are compared in constant time, so the time taken
- * tells nothing about how much of a guess was right.
+ * True when `secret` hashes to `hashHex` (hex text, or its bytes when the caller keeps them decoded). The
+ * digests are compared in constant time, so the time taken tells nothing about how much of a guess was right.
  */
-export function secretMatches(secret: string, hashHex: string): boolean {
-  const expected = Buffer.from(hashHex, 'hex');
-  const presented = createHash('sha256').update(secret, 'utf8').digest();
+export function secretMatches(secret: string, hashHex: string | Buffer): boolean {
+  const expected = typeof hashHex === 'string' ? Buffer.from(hashHex, 'hex') : hashHex;
+  // One-shot hash: no Hash object per request (this runs for every authenticated MCP request).
+  const presented = hash('sha256', secret, 'buffer');
   return expected.length === presented.length && timingSafeEqual(expected, presented);
 }
 

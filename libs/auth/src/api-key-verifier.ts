@@ -37,6 +37,8 @@ interface Known {
   revision: number;
   record: ApiKeyRecord | null;
   principal: Principal | null;
+  /** The record's digest as bytes, decoded once rather than per request. */
+  digest: Buffer | null;
 }
 
 /** A running verifier; create it with `ApiKeyVerifier.start`. */
@@ -65,7 +67,7 @@ export class ApiKeyVerifier {
     if (this.state !== 'live') return { ok: false, reason: 'unavailable' };
     const known = this.keys.get(parsed.keyId);
     // The secret is checked before anything about the key is told: without it, every key is "unknown".
-    if (!known?.record || !known.principal || !secretMatches(parsed.secret, known.record.hash))
+    if (!known?.record || !known.principal || !known.digest || !secretMatches(parsed.secret, known.digest))
       return { ok: false, reason: 'unknown' };
     const status = keyStatus(known.record, this.now());
     if (status !== 'active') return { ok: false, reason: status };
@@ -154,7 +156,12 @@ export class ApiKeyVerifier {
   private learn(keyId: string, revision: number, record: ApiKeyRecord | null): void {
     const known = this.keys.get(keyId);
     if (known && known.revision >= revision) return;
-    this.keys.set(keyId, { revision, record, principal: record ? principalOf(record) : null });
+    this.keys.set(keyId, {
+      revision,
+      record,
+      principal: record ? principalOf(record) : null,
+      digest: record ? Buffer.from(record.hash, 'hex') : null,
+    });
   }
 }
 

@@ -13,7 +13,7 @@ import type { Logger } from '@meshgate/config';
 import {
   LimitsConfig,
   LimitsKey,
-  PolicyAnnotations,
+  type PolicyAnnotations,
   type DecisionReply,
   type PolicyAction,
   type PolicyResource,
@@ -125,7 +125,8 @@ export async function startAuthorizer(
         return null;
       },
       decide(session, action, resource, facts) {
-        const annotations = PolicyAnnotations.safeParse(pickHints(facts.annotations));
+        // pickHints keeps exactly the four boolean hints PolicyAnnotations describes: no schema pass per call.
+        const annotations: PolicyAnnotations = pickHints(facts.annotations);
         const reply = engine.decide({
           v: 1,
           principal: session.principal,
@@ -133,9 +134,7 @@ export async function startAuthorizer(
           resource,
           context: {
             ...(facts.arguments ? { arguments: facts.arguments } : {}),
-            ...(annotations.success && Object.keys(annotations.data).length > 0
-              ? { annotations: annotations.data }
-              : {}),
+            ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
             // Every server comes from the operator's own configuration or admin API until the registry
             // verifies publishers (registry issue); policies can already tell them apart by this field.
             serverTrust: 'internal',
@@ -174,7 +173,7 @@ export async function startAuthorizer(
 }
 
 /** The four boolean hints of a tool's annotations; anything else there is not for policies. */
-function pickHints(annotations: Record<string, unknown> | undefined): Record<string, boolean> {
+function pickHints(annotations: Record<string, unknown> | undefined): PolicyAnnotations {
   const out: Record<string, boolean> = {};
   if (!annotations) return out;
   for (const hint of ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'])
