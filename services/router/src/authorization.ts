@@ -22,7 +22,6 @@ import {
 import { Limiter, PolicyEngine, PolicyFreshness, PolicySync, type Admission } from '@meshgate/policy';
 import type { RouterPolicyConfig } from './config';
 
-
 /** What a decision sees of the call besides its principal, action and resource. */
 export interface DecisionFacts {
   arguments?: Record<string, unknown>;

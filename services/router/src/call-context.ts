@@ -6,6 +6,7 @@ import type { Logger } from '@meshgate/config';
 import { ErrorCodes, type DecisionReply, type ServerDefinition, type SessionInfo } from '@meshgate/contracts';
 import { leastSevere, type LoggingLevel } from '@meshgate/mcp';
 import type { Authorizer } from './authorization';
+import { NeedsJwtMessage } from './upstream/principal-credentials';
 import type { UpstreamConnection } from './upstream/connection';
 import type { ConnectionPool } from './upstream/pool';
 import type { CallOrigin, Outcome } from './upstream/relay-table';
@@ -55,6 +56,16 @@ export function upstreamLevel(
   if (conn.owner !== undefined) return level;
   const others = ctx.sessions.using(conn.server).filter((s) => s.info.id !== sessionId);
   return leastSevere([level, ...others.map((s) => s.level)]) ?? level;
+}
+
+/**
+ * Why `def` cannot serve session `sessionId` at all, or null: a server whose credentials come from a token
+ * exchange of the agent's JWT cannot serve a session authenticated otherwise. Checked before a connection is
+ * made, so that no connection is opened only to fail and retry for the rest of the session.
+ */
+export function missingCredential(ctx: CallContext, def: ServerDefinition, sessionId: string): string | null {
+  if (def.transport === 'stdio' || def.auth?.type !== 'token-exchange') return null;
+  return ctx.pool.callers.of(sessionId).subjectToken() === undefined ? NeedsJwtMessage : null;
 }
 
 /** The outcome of a call whose upstream cannot be reached. */

@@ -7,7 +7,7 @@
 import { declaresTaskList, namespaceTask } from '@meshgate/mcp';
 import type { UpstreamConnection } from './upstream/connection';
 import type { Outcome } from './upstream/relay-table';
-import type { CallContext } from './call-context';
+import { missingCredential, type CallContext } from './call-context';
 import { listBudget, splitShares, within } from './federation-info';
 import { allReachableTasks } from './task-access';
 
@@ -22,6 +22,8 @@ export async function federatedTaskList(
   const budget = listBudget(ctx.listDeadlineMs, deadline);
   const shares = await Promise.all(
     ctx.registry.enabled().map((def) => {
+      const missing = missingCredential(ctx, def, sessionId);
+      if (missing) return Promise.resolve({ server: def.name, error: missing });
       const conn = ctx.pool.connectionFor(def, sessionId);
       return within(def.name, tasksOf(conn, sessionId, Date.now() + budget), budget);
     }),

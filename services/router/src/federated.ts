@@ -20,7 +20,13 @@ import type { UpstreamConnection } from './upstream/connection';
 import type { CallOrigin, Outcome } from './upstream/relay-table';
 import { filterList, gateRequest, type GateCall } from './call-gate';
 import { setLevel, subscribe, unsubscribe } from './upstream/session-requests';
-import { upstreamLevel, upstreamTimeout, type CallContext } from './call-context';
+import {
+  missingCredential,
+  unavailable,
+  upstreamLevel,
+  upstreamTimeout,
+  type CallContext,
+} from './call-context';
 import { federatedInitializeResult, listBudget, splitShares, within } from './federation-info';
 import { federatedTaskList } from './federated-tasks';
 import { relayTaskRequest } from './task-access';
@@ -54,6 +60,8 @@ export async function federatedCall(
   if ('error' in routed) return routed;
   const def = ctx.registry.get(routed.server);
   if (!def) return { error: unknownTargetError(method, params) };
+  const missing = missingCredential(ctx, def, origin.sessionId);
+  if (missing) return unavailable(def.name, missing);
   const conn = ctx.pool.connectionFor(def, origin.sessionId);
   const gate = await gateRequest(ctx, call, def.name, method, routed.params, params, conn);
   if (!gate.ok) return gate.outcome;
@@ -95,6 +103,8 @@ async function federatedList(
   const budget = listBudget(ctx.listDeadlineMs, deadline);
   const shares = await Promise.all(
     ctx.registry.enabled().map((def) => {
+      const missing = missingCredential(ctx, def, call.origin.sessionId);
+      if (missing) return Promise.resolve({ server: def.name, error: missing });
       const fetching = ctx.pool
         .connectionFor(def, call.origin.sessionId)
         .list(kind, Date.now() + def.timeoutMs);
@@ -129,6 +139,7 @@ async function setLevelEverywhere(
   const budget = listBudget(ctx.listDeadlineMs, deadline);
   await Promise.all(
     ctx.registry.enabled().map(async (def) => {
+      if (missingCredential(ctx, def, origin.sessionId)) return;
       const conn = ctx.pool.connectionFor(def, origin.sessionId);
       try {
         await conn.whenReady(budget);

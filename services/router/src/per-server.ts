@@ -10,7 +10,13 @@ import { isLoggingLevel, listKindOf, negotiateVersion, unknownTargetError } from
 import type { Outcome } from './upstream/relay-table';
 import { filterList, gateRequest, type GateCall } from './call-gate';
 import { setLevel, subscribe, unsubscribe } from './upstream/session-requests';
-import { unavailable, upstreamLevel, upstreamTimeout, type CallContext } from './call-context';
+import {
+  missingCredential,
+  unavailable,
+  upstreamLevel,
+  upstreamTimeout,
+  type CallContext,
+} from './call-context';
 import type { UpstreamConnection } from './upstream/connection';
 import { relayTaskList, relayTaskRequest } from './task-access';
 
@@ -25,6 +31,8 @@ export async function perServerCall(
   const def = ctx.registry.get(server);
   if (!def) throw new CallerFault(`unknown server ${server}`, 404);
   const { origin } = call;
+  const missing = missingCredential(ctx, def, origin.sessionId);
+  if (missing) return unavailable(server, missing);
   const conn = ctx.pool.connectionFor(def, origin.sessionId);
   const gate = await gateRequest(ctx, call, server, msg.method, msg.params, msg.params, conn);
   if (!gate.ok) return gate.outcome;

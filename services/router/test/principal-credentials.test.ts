@@ -121,4 +121,32 @@ describe('token exchange through the router', () => {
     expect(noJwt).toMatchObject({ code: -32001 });
     expect(noJwt.message).toContain('this server needs a token exchange: authenticate with a JWT');
   });
+
+  it('opens no connection for a session without a JWT: federated lists name the server unavailable', async () => {
+    const server = uniqueName('exch-fed');
+    await h.put({
+      name: server,
+      transport: 'streamable-http',
+      url: upstream.url,
+      auth: { type: 'token-exchange', tokenUrl: exchange.url, clientId: 'gw', clientSecret: 'gw-secret' },
+    });
+    const grants = exchange.grants.length;
+    const session = newSession({ kind: 'federated' });
+    const message = { jsonrpc: '2.0', id: 2, method: 'tools/list' };
+    const list = resultOf(
+      await h.bus.request(Subjects.routerCall, { v: 1, session, message }, RouterReply, {
+        timeoutMs: 15_000,
+      }),
+    );
+    expect((list['tools'] as { name: string }[]).some((t) => t.name.startsWith(`${server}__`))).toBe(false);
+    expect(list['_meta']).toMatchObject({
+      'io.meshgate/unavailable': expect.arrayContaining([
+        { server, error: 'this server needs a token exchange: authenticate with a JWT' },
+      ]),
+    });
+    const refused = errorOf(await call(session, undefined, `${server}__echo`));
+    expect(refused.message).toContain('authenticate with a JWT');
+    // No exchange was even attempted for this session (no connection to a token-exchange server was made).
+    expect(exchange.grants.length).toBe(grants);
+  });
 });
