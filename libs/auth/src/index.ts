@@ -1,6 +1,7 @@
 /**
  * Authentication of Meshgate: API keys (format, KV store, watch-fed verifier, bootstrap), JWT/OIDC bearer
- * tokens and the OAuth resource-server pieces (RFC 9728 metadata, challenges), roles, and the keys admin API.
+ * tokens and the OAuth resource-server pieces (RFC 9728 metadata, challenges), roles, the keys admin API,
+ * and principals' upstream tokens (sealed store and self-service API).
  */
 export * from './api-key-format';
 export * from './api-key-store';
@@ -20,3 +21,4 @@ export * from './challenge';
 export * from './request-auth';
 export * from './upstream-token-crypto';
 export * from './upstream-token-store';
+export * from './upstream-tokens-api';

@@ -90,15 +90,17 @@ export class UpstreamTokenStore {
     const key = this.keyOf(owner, server);
     const entry = await this.kv.get(key);
     if (entry === null || entry.operation !== 'PUT') return null;
-    let json: unknown;
-    try {
-      json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(entry.value));
-    } catch {
-      throw new UpstreamTokenUnreadable('the stored value is not JSON');
-    }
-    const sealed = SealedUpstreamToken.safeParse(json);
-    if (!sealed.success) throw new UpstreamTokenUnreadable('the stored value is not a sealed token v1');
-    return this.keyring.open(key, sealed.data);
+    return this.keyring.open(key, this.sealedOf(entry.value));
+  }
+
+  /**
+   * Whether `owner` has a token for `server` and when it was stored, without opening it (the status the
+   * admin API answers); null when none is stored. Throws UpstreamTokenUnreadable when the value is damaged.
+   */
+  async status(owner: UpstreamTokenOwner, server: string): Promise<{ updatedAt: string } | null> {
+    const entry = await this.kv.get(this.keyOf(owner, server));
+    if (entry === null || entry.operation !== 'PUT') return null;
+    return { updatedAt: this.sealedOf(entry.value).updatedAt };
   }
 
   /** Removes the token; resolves to whether one was stored. */
@@ -108,6 +110,18 @@ export class UpstreamTokenStore {
     if (entry === null || entry.operation !== 'PUT') return false;
     await this.kv.delete(key);
     return true;
+  }
+
+  private sealedOf(value: Uint8Array): SealedUpstreamToken {
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(value));
+    } catch {
+      throw new UpstreamTokenUnreadable('the stored value is not JSON');
+    }
+    const sealed = SealedUpstreamToken.safeParse(json);
+    if (!sealed.success) throw new UpstreamTokenUnreadable('the stored value is not a sealed token v1');
+    return sealed.data;
   }
 
   private keyOf(owner: UpstreamTokenOwner, server: string): string {

@@ -14,6 +14,7 @@ import {
   type LimitsCommand,
   type PoliciesCommand,
 } from './commands/policies';
+import { parseUpstreamTokensCommand, type UpstreamTokensCommand } from './commands/upstream-tokens';
 
 /** The user typed something the CLI does not accept (exit code 2). */
 export class UsageError extends Error {
@@ -39,6 +40,7 @@ export type Command =
   | { kind: 'servers-remove'; registryUrl: string; name: ServerName }
   | AuditCommand
   | KeysCommand
+  | UpstreamTokensCommand
   | PoliciesCommand
   | LimitsCommand;
 
@@ -58,6 +60,7 @@ export function parseCommand(
   if (verb === 'servers') return parseServers(rest, env);
   if (verb === 'audit') return parseAuditCommand(rest, env);
   if (verb === 'keys') return parseKeysCommand(rest, env);
+  if (verb === 'upstream-tokens') return parseUpstreamTokensCommand(rest, env);
   if (verb === 'policies') return parsePoliciesCommand(rest, env);
   if (verb === 'limits') return parseLimitsCommand(rest, env);
   throw new UsageError(`unknown command "${verb}"`);

@@ -10,6 +10,7 @@ import { runKeys } from './commands/keys';
 import { runLimits, runPolicies } from './commands/policies';
 import { runServers } from './commands/servers';
 import { runStart } from './commands/start';
+import { runUpstreamTokens } from './commands/upstream-tokens';
 import type { Io } from './io';
 import { Usage } from './usage';
 
@@ -19,6 +20,8 @@ export interface RunContext {
   cwd: string;
   /** Ends a long-running command (`audit tail`) with exit code 0. */
   signal?: AbortSignal;
+  /** Where `upstream-tokens put --token-file -` reads the token; the process's standard input by default. */
+  stdin?: AsyncIterable<Uint8Array | string>;
 }
 
 /** Runs `meshgate <argv>`; resolves to the exit code. */
@@ -47,6 +50,13 @@ export async function run(argv: readonly string[], ctx: RunContext): Promise<num
       case 'keys-rotate':
       case 'keys-revoke':
         return await runKeys(command, ctx.io);
+      case 'upstream-tokens-put':
+      case 'upstream-tokens-delete':
+      case 'upstream-tokens-status':
+        return await runUpstreamTokens(command, ctx.io, {
+          cwd: ctx.cwd,
+          ...(ctx.stdin === undefined ? {} : { stdin: ctx.stdin }),
+        });
       case 'policies-list':
       case 'policies-get':
       case 'policies-put':
@@ -71,7 +81,7 @@ function failureText(err: unknown, kind: Command['kind']): string {
       return `${err.message}\nIs the audit service running? Point --audit-url or MESHGATE_AUDIT_URL at it.`;
     if (kind.startsWith('policies-') || kind.startsWith('limits-'))
       return `${err.message}\nIs the policy service running? Point --policy-url or MESHGATE_POLICY_URL at it.`;
-    if (kind.startsWith('keys-'))
+    if (kind.startsWith('keys-') || kind.startsWith('upstream-tokens-'))
       return `${err.message}\nIs the gateway running ("meshgate start")? Point --ingress-url or MESHGATE_INGRESS_URL at ingress.`;
     return `${err.message}\nIs the gateway running ("meshgate start")? Point --registry-url or MESHGATE_REGISTRY_URL at the registry.`;
   }

@@ -29,6 +29,13 @@ Usage:
       only its digest is stored. --kind defaults to user; without --expires-in-days a key does not
       expire. rotate issues a new key with the same roles and revokes the old one (after the grace
       period; a rotated key keeps its lifetime unless --expires-in-days is given).
+  meshgate upstream-tokens put <server> --token-file <path | -> [--json]
+  meshgate upstream-tokens status <server> [--json]
+  meshgate upstream-tokens delete <server> [--json]
+      Your own token for an upstream server whose definition says auth: {type: principal-token}: the
+      gateway sends it upstream on your calls. put reads it from a file, or from standard input with
+      "--token-file -"; it is stored encrypted and never shown again (status tells only when it was
+      stored). It is stored for the principal of --api-key (an API key, or a JWT access token).
   meshgate audit query --tenant <t> [filters] [--limit <n>] [--json]
   meshgate audit tail --tenant <t> [filters] [--json]
   meshgate audit verify --tenant <t> [--json]
@@ -59,6 +66,10 @@ Options of "keys":
   --ingress-url <url>    ingress, which serves the keys admin API (env MESHGATE_INGRESS_URL, default ${DefaultIngressUrl})
   --api-key <key>        an admin or platform-admin API key (env MESHGATE_API_KEY)
 
+Options of "upstream-tokens":
+  --ingress-url <url>    ingress, which serves the upstream tokens API (env MESHGATE_INGRESS_URL, default ${DefaultIngressUrl})
+  --api-key <key>        your API key or access token; the token is stored for you (env MESHGATE_API_KEY)
+
 Options of "policies" and "limits":
   --policy-url <url>     policy service admin API (env MESHGATE_POLICY_URL, default ${DefaultPolicyUrl})
   --api-key <key>        an admin or platform-admin API key (env MESHGATE_API_KEY; limits: platform-admin)
@@ -83,6 +94,14 @@ Examples:
   meshgate servers remove fs
   meshgate keys create --tenant acme --principal ci-bot --kind agent --role agent --expires-in-days 90
   meshgate keys create --tenant acme --principal secops --role auditor
+  meshgate upstream-tokens put <server> --token-file <path | -> [--json]
+  meshgate upstream-tokens status <server> [--json]
+  meshgate upstream-tokens delete <server> [--json]
+      Your own token for an upstream server whose definition says auth: {type: principal-token}: the
+      gateway sends it upstream on your calls. put reads it from a file, or from standard input with
+      "--token-file -"; it is stored encrypted and never shown again (status tells only when it was
+      stored). It is stored for the principal of --api-key (an API key, or a JWT access token).
+  meshgate upstream-tokens put github --token-file ~/.config/github-token
   meshgate audit query --tenant default --kind response-sent --from 2026-11-24T00:00:00Z
   meshgate policies put acme --file policies/acme.cedar
   meshgate limits put limits.json

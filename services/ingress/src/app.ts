@@ -1,8 +1,9 @@
 /**
  * The Fastify application of one ingress instance: hardened server options, the raw body parser (the MCP
  * routes parse JSON themselves to answer with JSON-RPC errors), the MCP routes on `/mcp` and
- * `/servers/:name/mcp`, the operational routes, the API keys admin API (`/admin/v1/keys`, a libs/auth plugin
- * with its own JSON parser and problem details), metrics per request, and the two error shapes.
+ * `/servers/:name/mcp`, the operational routes, the API keys admin API (`/admin/v1/keys`) and the upstream
+ * tokens self-service API (`/admin/v1/upstream-tokens`; libs/auth plugins with their own JSON parser and
+ * problem details), metrics per request, and the two error shapes.
  */
 import Fastify, {
   LogController,
@@ -13,7 +14,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { STATUS_CODES } from 'node:http';
-import { adminKeysApi } from '@meshgate/auth';
+import { adminKeysApi, upstreamTokensApi } from '@meshgate/auth';
 import { ErrorCodes, errorResponse } from '@meshgate/contracts';
 import type { IngressContext } from './context';
 import { registerHealthRoutes } from './health-routes';
@@ -86,6 +87,7 @@ export function buildApp(ctx: IngressContext): FastifyInstance {
   registerHealthRoutes(app, ctx);
   registerResourceMetadata(app, ctx);
   void app.register(adminKeysApi, { store: ctx.keys.store, verifier: ctx.keys.verifier });
+  void app.register(upstreamTokensApi, ctx.upstreamTokens);
 
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, 404, 'Not Found', `no route for ${request.method} ${request.url.slice(0, 200)}`),

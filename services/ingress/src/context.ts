@@ -2,7 +2,7 @@
  * What the route handlers of one ingress instance share: configuration and the adapters built once by
  * `start()`. A plain object, no container.
  */
-import type { ApiKeyStore, ApiKeyVerifier } from '@meshgate/auth';
+import type { ApiKeyStore, ApiKeyVerifier, UpstreamTokensApiOptions } from '@meshgate/auth';
 import type { Bus } from '@meshgate/bus';
 import type { Logger } from '@meshgate/config';
 import type { AuditTrail } from './audit-trail';
@@ -32,6 +32,8 @@ export interface IngressContext {
   keys: { store: ApiKeyStore; verifier: ApiKeyVerifier };
   /** Authentication of the MCP endpoints. */
   auth: EdgeAuth;
+  /** The upstream tokens self-service API: the store (null without MESHGATE_UPSTREAM_TOKEN_KEY: 503). */
+  upstreamTokens: UpstreamTokensApiOptions;
   /** Calls in flight on this replica by `pendingKey`, each ending itself when the agent cancels it. */
   inflight: Map<string, () => void>;
 }

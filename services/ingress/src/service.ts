@@ -1,12 +1,20 @@
 /**
- * `start(config)`: connects to NATS, opens the session bucket, the event log and the API keys (store and
- * watch-fed verifier, for the admin API), subscribes this replica's stream wildcard, and serves HTTP.
+ * `start(config)`: connects to NATS, opens the session bucket, the event log, the API keys (store and
+ * watch-fed verifier, for the admin API) and, with MESHGATE_UPSTREAM_TOKEN_KEY, the upstream token store
+ * (for its self-service API), subscribes this replica's stream wildcard, and serves HTTP.
  * `stop()` is idempotent and graceful: GET streams end (agents reconnect elsewhere), calls in flight get
  * up to a grace period to finish, then Fastify closes and NATS drains.
  */
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { ApiKeyStore, ApiKeyVerifier, JwtVerifier } from '@meshgate/auth';
+import {
+  ApiKeyStore,
+  ApiKeyVerifier,
+  JwtVerifier,
+  UpstreamTokenKeyVar,
+  UpstreamTokenKeyring,
+  UpstreamTokenStore,
+} from '@meshgate/auth';
 import { Bus } from '@meshgate/bus';
 import { createLogger } from '@meshgate/config';
 import { buildApp } from './app';
@@ -78,6 +86,9 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
       config.auth.jwtIssuers.length > 0
         ? new JwtVerifier(config.auth.jwtIssuers, { resource: `${publicUrl}/mcp` })
         : undefined;
+    const upstreamTokens = process.env[UpstreamTokenKeyVar]?.trim()
+      ? await UpstreamTokenStore.open(bus.nc, UpstreamTokenKeyring.fromEnv())
+      : null;
     dispatcher = startStreamDispatcher(bus, config.instanceId, logger);
     store.onEnded((sessionId) => streams.closeSession(sessionId));
     liveness = createRouterLiveness(bus, { intervalMs: config.routerProbeMs, logger });
@@ -103,6 +114,7 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
         issuers: config.auth.jwtIssuers,
         publicUrl: () => publicUrl,
       }),
+      upstreamTokens: { store: upstreamTokens, apiKeys: verifier, ...(jwt ? { jwt } : {}) },
       inflight: new Map(),
     };
     app = buildApp(ctx);
