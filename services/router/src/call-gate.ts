@@ -49,8 +49,10 @@ export async function gateRequest(
   const need = requiredDecision(server, method, params);
   switch (need.kind) {
     case 'none':
-    case 'malformed':
       return Open;
+    case 'malformed':
+      // Without a name no decision can be made, so nothing is forwarded: it answers like an unknown target.
+      return { ok: false, outcome: { error: unknownTargetError(method, agentParams) } };
     case 'unknown-method':
       // No policy can speak of a method outside MCP: it is not forwarded, and answers like an unknown one.
       return refuse(ErrorCodes.MethodNotFound, `method not found: ${method.slice(0, 128)}`);

@@ -39,7 +39,8 @@ const str = (v: unknown, max: number): string | undefined =>
 
 /**
  * The decision `method` with `params` (the upstream's own names, already de-namespaced) needs on `server`.
- * `malformed`: the request lacks the name it must carry (the upstream or router answers that as usual).
+ * `malformed`: the request lacks the name it must carry, or it is too long to be judged; such a request is
+ * never forwarded while policies are enforced.
  */
 export function requiredDecision(
   server: string,

@@ -174,6 +174,12 @@ describe('router authorization', () => {
       await h.call(s, 'tools/call', { name: `${server}__echo`, arguments: { text: 'hi' } }),
     );
     expect(JSON.stringify(allowed)).toContain('hi');
+    // A name too long to be judged is not forwarded either: it answers like an unknown tool.
+    const long = `${server}__${'e'.repeat(300)}`;
+    expect(errorOf(await h.call(s, 'tools/call', { name: long, arguments: {} }))).toEqual({
+      code: -32602,
+      message: expect.stringMatching(/^unknown tool: /),
+    });
   });
 
   it('refuses calls over a rate limit with -32006 naming the limit and when to retry', async () => {

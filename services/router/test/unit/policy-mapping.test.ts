@@ -77,7 +77,7 @@ describe('requiredDecision', () => {
 });
 
 describe('itemDecision', () => {
-  it('decides a list item by the use it allows, with a tool's annotations for policies', () => {
+  it("decides a list item by the use it allows, with a tool's annotations for policies", () => {
     expect(itemDecision('tools', 'fx', { name: 'rm', annotations: { destructiveHint: true } })).toEqual({
       action: 'call_tool',
       resource: { kind: 'tool', server: 'fx', name: 'rm' },
