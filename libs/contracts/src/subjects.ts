@@ -61,7 +61,7 @@ export const Subjects = {
   registryChanged: subject('registry', 'changed'),
   /** Any policy replica: one decision (DecisionRequest -> DecisionReply). */
   policyDecide: subject('policy', 'decide'),
-  /** Every policy replica publishes a PolicyHeartbeat here each second; ingress acts on policies only while one is fresh. */
+  /** Every policy replica publishes a PolicyHeartbeat here each second; routers act on policies only while one is fresh. */
   policyHeartbeat: subject('policy', 'heartbeat'),
 } as const;
 

@@ -1,7 +1,7 @@
 /**
  * Whether the policy service vouches for the sets a replica decides with: every policy replica publishes
  * a PolicyHeartbeat each second while its sync is healthy (Subjects.policyHeartbeat); a deciding replica
- * (ingress) acts on its policies only while a heartbeat arrived within `staleMs`, and refuses requests
+ * (a router) acts on its policies only while a heartbeat arrived within `staleMs`, and refuses requests
  * otherwise, so that a stopped or cut-off policy service fails closed instead of leaving stale policies in
  * force. Receipt is timed on the local clock, so a remote clock's skew does not matter. `staleMs: 0` opts
  * out (always fresh; no subscription): for deployments that run no policy service, at their own risk.
