@@ -23,6 +23,7 @@ import {
   type RevokedApiKey,
 } from '@meshgate/contracts';
 import { HttpProblem, sendProblem, toProblem } from './admin-problem';
+import { installJsonBody } from '@meshgate/http';
 import type { ApiKeyStore, StoredApiKey } from './api-key-store';
 import type { ApiKeyVerifier } from './api-key-verifier';
 import { authenticateBearer } from './bearer-auth';
@@ -50,20 +51,7 @@ export const adminKeysApi: FastifyPluginAsync<AdminKeysApiOptions> = async (app,
   const realm = opts.realm ?? 'meshgate';
   const principals = new WeakMap<FastifyRequest, Principal>();
 
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser(
-    'application/json',
-    { parseAs: 'string', bodyLimit: BodyLimit },
-    (_rq, body, done) => {
-      const text = String(body);
-      if (text.trim() === '') return done(null, undefined);
-      try {
-        done(null, JSON.parse(text));
-      } catch {
-        done(new HttpProblem(400, 'the body is not valid JSON'), undefined);
-      }
-    },
-  );
+  installJsonBody(app, BodyLimit);
   app.setErrorHandler((err, request, reply) => {
     const problem = toProblem(err);
     if (problem.status >= 500) request.log.error({ err }, 'admin request failed');

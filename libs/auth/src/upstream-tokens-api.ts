@@ -9,7 +9,13 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ServerName, principalRef, type Principal } from '@meshgate/contracts';
-import { HttpProblem, sendProblem, toProblem as toHttpProblem, type ProblemMapping } from '@meshgate/http';
+import {
+  HttpProblem,
+  installJsonBody,
+  sendProblem,
+  toProblem as toHttpProblem,
+  type ProblemMapping,
+} from '@meshgate/http';
 import type { KeyVerifier } from './bearer-auth';
 import type { JwtVerifier } from './jwt-verifier';
 import { authenticateRequest } from './request-auth';
@@ -71,20 +77,7 @@ export const upstreamTokensApi: FastifyPluginAsync<UpstreamTokensApiOptions> = a
     return store;
   };
 
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser(
-    'application/json',
-    { parseAs: 'string', bodyLimit: BodyLimit },
-    (_rq, body, done) => {
-      const text = String(body);
-      if (text.trim() === '') return done(null, undefined);
-      try {
-        done(null, JSON.parse(text));
-      } catch {
-        done(new HttpProblem(400, 'the body is not valid JSON'), undefined);
-      }
-    },
-  );
+  installJsonBody(app, BodyLimit);
   app.setErrorHandler((err, request, reply) => {
     const problem = toHttpProblem(err, mapping);
     if (problem.status >= 500) request.log.error({ err }, 'upstream token request failed');

@@ -8,7 +8,7 @@
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { LimitsConfig } from '@meshgate/contracts';
-import { HttpProblem } from '@meshgate/http';
+import { HttpProblem, installJsonBody } from '@meshgate/http';
 import { authenticate, requireManageLimits, sourceOf, type Caller, type PolicyApiAuth } from './admin-access';
 import { ifMatchOf } from './admin-api';
 import type { LimitsDeleted, LimitsSaved } from './api-answers';
@@ -25,24 +25,7 @@ export interface AdminLimitsApiOptions {
 /** The admin API of the limits; register it on the service's API app. */
 export const adminLimitsApi: FastifyPluginAsync<AdminLimitsApiOptions> = async (app, opts) => {
   const callers = new WeakMap<FastifyRequest, Caller>();
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser(
-    'application/json',
-    { parseAs: 'buffer', bodyLimit: MaxLimitsBytes },
-    (_request, body, done) => {
-      let text: string;
-      try {
-        text = new TextDecoder('utf-8', { fatal: true }).decode(body as Buffer);
-      } catch {
-        return done(new HttpProblem(400, 'the body is not valid UTF-8'), undefined);
-      }
-      try {
-        done(null, JSON.parse(text) as unknown);
-      } catch (err) {
-        done(new HttpProblem(400, `the body is not JSON: ${(err as Error).message}`), undefined);
-      }
-    },
-  );
+  installJsonBody(app, MaxLimitsBytes);
   app.addHook('onRequest', async (request) => {
     const caller = authenticate(opts.auth, request.headers.authorization);
     requireManageLimits(caller);
