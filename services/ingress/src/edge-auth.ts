@@ -8,6 +8,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import {
+  ApiKeyPrefix,
   authenticateRequest,
   bearerCredential,
   metadataUrlFor,
@@ -59,6 +60,13 @@ function endpointPath(request: FastifyRequest): string {
   const url = request.url;
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
+}
+
+/** Which kind of credential a refused header carried, for the audit event. */
+function schemeOf(header: string | undefined): AuthRefusal['scheme'] {
+  const credential = bearerCredential(header);
+  if (credential === null) return 'none';
+  return credential.startsWith(ApiKeyPrefix) ? 'api-key' : 'jwt';
 }
 
 /** Creates the authentication of one instance. */
@@ -121,7 +129,7 @@ export function createEdgeAuth(deps: EdgeAuthDeps): EdgeAuth {
         ok: false,
         refusal: {
           status: result.status,
-          scheme: raw?.trim().toLowerCase().startsWith('bearer mgk_') ? 'api-key' : raw ? 'jwt' : 'none',
+          scheme: schemeOf(raw),
           reason: result.reason,
           detail: result.detail,
           headers: result.headers,

@@ -43,9 +43,8 @@ export async function gateRequest(
 ): Promise<Gated> {
   const authz = ctx.authz;
   if (!authz.enforcing) return Open;
+  // Whether decisions can be trusted at all was checked once for the call (call-handler.ts).
   const { session, origin, clientAddress } = call;
-  const down = authz.unavailable();
-  if (down) return refuse(ErrorCodes.ServiceUnavailable, `policy unavailable: ${down}`);
   const need = requiredDecision(server, method, params);
   switch (need.kind) {
     case 'none':
