@@ -124,6 +124,20 @@ function post(url: string, auth: string, session: string | undefined, body: unkn
 }
 
 const bearer = (key: IssuedKey) => `Bearer ${key.apiKey}`;
+
+/**
+ * Sessions of `key` on every router replica, by router: each initialize goes to any replica, so sessions
+ * are opened until they cover all three (at most 60).
+ */
+async function sessionsOnEveryRouter(key: IssuedKey): Promise<Map<string, Session>> {
+  const kv = await new Kvm(nc).open(Buckets.sessions);
+  const byRouter = new Map<string, Session>();
+  for (let i = 0; i < 60 && byRouter.size < 3; i++) {
+    const s = await Session.open(mcp(), bearer(key));
+    byRouter.set(SessionRecord.parse((await kv.get(s.id))?.json()).router, s);
+  }
+  return byRouter;
+}
 const token = (claims: Record<string, unknown>) =>
   issuer.sign({ aud: `${PUBLIC}/mcp`, scope: 'mcp', ...claims }).then((t) => `Bearer ${t}`);
 
@@ -134,7 +148,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'acme.cedar'), acme);
   writeFileSync(join(dir, 'limits.json'), JSON.stringify(limits));
   gateway = await startGateway({
-    // fx is capped (2 calls in flight per router replica, 1 queued); fr, the same upstream, is not.
+    // fx is capped (2 calls in flight across the routers, 1 queued per router); fr, the same upstream, is not.
     servers: {
       fx: { url: fixture.url, type: 'http', maxConcurrent: 2, maxQueue: 1 },
       fr: { url: fixture.url, type: 'http' },
@@ -248,14 +262,8 @@ describe('authentication and authorization, end to end', () => {
   });
 
   it('holds a rate limit of 100 per minute across three router replicas', async () => {
-    // Sessions on every one of the three routers (each initialize goes to any replica: opened until they
-    // cover all three, at most 60), then 130 calls in parallel spread over them.
-    const kv = await new Kvm(nc).open(Buckets.sessions);
-    const byRouter = new Map<string, Session>();
-    for (let i = 0; i < 60 && byRouter.size < 3; i++) {
-      const s = await Session.open(mcp(), bearer(keys.lim));
-      byRouter.set(SessionRecord.parse((await kv.get(s.id))?.json()).router, s);
-    }
+    // Sessions on every one of the three routers, then 130 calls in parallel spread over them.
+    const byRouter = await sessionsOnEveryRouter(keys.lim);
     expect(byRouter.size).toBe(3);
     const sessions = [...byRouter.values()];
     const outcomes = await Promise.all(
@@ -277,18 +285,34 @@ describe('authentication and authorization, end to end', () => {
     expect((limited[0]?.error?.data as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(0);
   });
 
-  it('sheds calls beyond the upstream cap (2 in flight, 1 queued) with an overload error', async () => {
-    const ada = await Session.open(mcp(), bearer(keys.ada));
+  it('holds the upstream cap (2 in flight) across three router replicas and sheds beyond their queues', async () => {
+    // A session on each router, three 400 ms calls from each at once: nine requests meet a cap of two shared
+    // by the routers, which also covers their own list fetches. At most two run at once; each router queues
+    // one (maxQueue 1) and sheds the rest. Caps per replica would have let up to six run at once.
+    const byRouter = await sessionsOnEveryRouter(keys.ada);
+    expect(byRouter.size).toBe(3);
+    // Every router's connection to fx is up first (requests made while it connects wait outside the queue).
+    for (const session of byRouter.values())
+      expect(
+        (await session.call('tools/call', { name: 'fx__echo', arguments: { text: 'up' } })).result,
+      ).toBeDefined();
+    fixture.state.resetSlowPeak();
     const outcomes = await Promise.all(
-      Array.from({ length: 6 }, (_, i) =>
-        ada.call('tools/call', { name: 'fx__slow', arguments: { ms: 400, tag: `cap-${i}` } }),
+      [...byRouter.values()].flatMap((session, r) =>
+        Array.from({ length: 3 }, (_, i) =>
+          session.call('tools/call', { name: 'fx__slow', arguments: { ms: 400, tag: `cap-${r}-${i}` } }),
+        ),
       ),
     );
     const done = outcomes.filter((o) => o.result).length;
     const shed = outcomes.filter((o) => o.error?.code === -32004);
-    expect(done).toBe(3);
-    expect(shed).toHaveLength(3);
-    expect(shed[0]?.error?.message).toMatch(/upstream fx overloaded/);
+    console.log(
+      `upstream cap: ${done} of 9 calls ran, ${shed.length} shed, at most ${fixture.state.slowPeak()} at once at the upstream (cap 2, 3 router replicas)`,
+    );
+    expect(fixture.state.slowPeak()).toBe(2);
+    expect(done + shed.length).toBe(9);
+    expect(shed.length).toBeGreaterThan(0);
+    expect(shed[0]?.error?.message).toMatch(/upstream fx overloaded: .*shared by all router replicas/);
   });
 
   it('stops accepting a revoked key within a second', async () => {

@@ -22,9 +22,12 @@ const Common = {
   stateful: z.boolean().default(false),
   /** Deadline for one request to this upstream. */
   timeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
-  /** Most requests in flight to this upstream from one router replica ({@link DefaultMaxConcurrent}). */
+  /**
+   * Most requests in flight to this upstream from all router replicas together (their shared slots live in
+   * the limits KV bucket); without it, {@link DefaultMaxConcurrent} per router replica.
+   */
   maxConcurrent: z.number().int().min(1).max(10_000).optional(),
-  /** Most requests waiting for a slot, first come first served; more are shed ({@link DefaultMaxQueue}). */
+  /** Most requests waiting for a slot on one router replica, first come first served; more are shed ({@link DefaultMaxQueue}). */
   maxQueue: z.number().int().min(0).max(100_000).optional(),
   /** Longest wait for a free slot; without it a request waits until its own deadline. */
   queueTimeoutMs: z.number().int().min(1).max(3_600_000).optional(),

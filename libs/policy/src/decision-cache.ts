@@ -12,6 +12,18 @@ import { argumentsWithinLimits, canonicalArguments } from './arguments';
 import { ContextAttributes, type ContextAttribute } from './cedar-schema';
 import { clientIp, effectiveRoles } from './entities';
 
+/** The principal's share of a key, worked out once per principal object (callers reuse them per session). */
+const principalParts = new WeakMap<DecisionRequest['principal'], string>();
+
+function principalPart(p: DecisionRequest['principal']): string {
+  let part = principalParts.get(p);
+  if (part === undefined) {
+    part = JSON.stringify([p.tenant, p.id, p.kind, effectiveRoles(p.roles), [...p.groups].sort()]);
+    principalParts.set(p, part);
+  }
+  return part;
+}
+
 /** Longest key cached; longer requests are decided each time. */
 export const MaxDecisionKeyLength = 4096;
 
@@ -77,15 +89,10 @@ export function decisionKey(
   revisions: string,
   used: ReadonlySet<ContextAttribute>,
 ): string | null {
-  const p = req.principal;
   const r = req.resource;
   const parts: unknown[] = [
     revisions,
-    p.tenant,
-    p.id,
-    p.kind,
-    effectiveRoles(p.roles),
-    [...p.groups].sort(),
+    principalPart(req.principal),
     req.action,
     r.kind,
     r.server,

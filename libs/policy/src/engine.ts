@@ -78,6 +78,11 @@ export class PolicyEngine {
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** True when the sets in force for `tenant` read the context attribute `name`. */
+  readsContext(tenant: string, name: ContextAttribute): boolean {
+    return this.unionFor(tenant).context.has(name);
+  }
+
   /** Decides one request; synchronous, never throws for a well-typed request. */
   decide(req: DecisionRequest): DecisionReply {
     this.decisions++;

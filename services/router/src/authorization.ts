@@ -19,7 +19,7 @@ import {
   type PolicyResource,
   type SessionInfo,
 } from '@meshgate/contracts';
-import { Limiter, PolicyEngine, PolicyFreshness, PolicySync, type Admission } from '@meshgate/policy';
+import { PolicyEngine, PolicyFreshness, PolicySync, type Admission, type Limiter } from '@meshgate/policy';
 import type { RouterPolicyConfig } from './config';
 
 /** What a decision sees of the call besides its principal, action and resource. */
@@ -40,8 +40,13 @@ export interface Authorizer {
     resource: PolicyResource,
     facts: DecisionFacts,
   ): DecisionReply;
-  /** The limits' admission of one call of `session` to `server` (and `tool`). */
-  admit(session: SessionInfo, server: string, tool: string | undefined): Promise<Admission>;
+  /** True when the policies in force for `session`'s tenant test tool annotations (they must be looked up). */
+  readsAnnotations(session: SessionInfo): boolean;
+  /**
+   * The limits' admission of one call of `session` to `server` (and `tool`): at once when no limit rule is
+   * in force, else once the limiter answers.
+   */
+  admit(session: SessionInfo, server: string, tool: string | undefined): Admission | Promise<Admission>;
   /** Counters for `$SRV.STATS`. */
   status(): Record<string, unknown>;
   stop(): Promise<void>;
@@ -61,11 +66,11 @@ async function firstBeat(freshness: PolicyFreshness, ms: number): Promise<boolea
   return true;
 }
 
-/** Starts the authorization of replica `instance`. */
+/** Starts the authorization of a replica; the limits go into `limiter` (the replica's, stopped by its owner). */
 export async function startAuthorizer(
   bus: Bus,
   config: RouterPolicyConfig,
-  instance: string,
+  limiter: Limiter,
   log: Logger,
 ): Promise<Authorizer> {
   if (config.mode === 'off') {
@@ -80,7 +85,8 @@ export async function startAuthorizer(
         reason: 'policy enforcement is off',
         revision: 0,
       }),
-      admit: async () => Allowed,
+      readsAnnotations: () => false,
+      admit: () => Allowed,
       status: () => ({ mode: 'off' }),
       stop: async () => {},
     };
@@ -107,12 +113,6 @@ export async function startAuthorizer(
     // refusing its first calls; without one in time it starts anyway and refuses until a beat arrives.
     if (!(await firstBeat(freshness, Math.min(config.staleMs, HeartbeatWaitMs))))
       log.warn('no policy service heartbeat yet: calls are refused until one arrives');
-    const limiter = await Limiter.start(bus.nc, {
-      bucket: config.limitsBucket,
-      instance,
-      onError: (err) => log.warn({ err }, 'limit state not reachable'),
-    });
-    stops.push(() => limiter.stop());
     const limits = await watchLimits(bus, config.bucket, (next) => limiter.configure(next), log);
     stops.push(() => limits.stop());
     return {
@@ -146,13 +146,16 @@ export async function startAuthorizer(
         if (reply.effect === 'deny') denials++;
         return reply;
       },
+      readsAnnotations: (session) => engine.readsContext(session.principal.tenant, 'annotations'),
       admit: (session, server, tool) =>
-        limiter.admit({
-          tenant: session.principal.tenant,
-          principal: session.principal.id,
-          server,
-          ...(tool !== undefined ? { tool } : {}),
-        }),
+        !limiter.hasRules
+          ? Allowed
+          : limiter.admit({
+              tenant: session.principal.tenant,
+              principal: session.principal.id,
+              server,
+              ...(tool !== undefined ? { tool } : {}),
+            }),
       status: () => ({
         mode: 'enforce',
         decisions,

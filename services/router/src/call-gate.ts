@@ -56,7 +56,11 @@ export async function gateRequest(
       // No policy can speak of a method outside MCP: it is not forwarded, and answers like an unknown one.
       return refuse(ErrorCodes.MethodNotFound, `method not found: ${method.slice(0, 128)}`);
   }
-  const annotations = need.action === 'call_tool' ? await toolAnnotations(conn, need.resource) : undefined;
+  // Looked up only when a policy in force tests them: otherwise the decision is the same without them.
+  const annotations =
+    need.action === 'call_tool' && authz.readsAnnotations(session)
+      ? await toolAnnotations(conn, need.resource)
+      : undefined;
   const base = {
     ...(annotations ? { annotations } : {}),
     ...(clientAddress ? { clientAddress } : {}),
@@ -74,7 +78,8 @@ export async function gateRequest(
       ? refuse(ErrorCodes.Forbidden, `${decision.reason}`)
       : { ok: false, outcome: { error: unknownTargetError(method, agentParams) } };
   }
-  const admission = await authz.admit(session, server, need.tool);
+  const admitting = authz.admit(session, server, need.tool);
+  const admission = admitting instanceof Promise ? await admitting : admitting;
   if (admission.ok) return { ok: true, release: () => admission.release() };
   const data = LimitExceeded.safeParse(admission.exceeded);
   const code = admission.unavailable ? ErrorCodes.ServiceUnavailable : ErrorCodes.RateLimited;

@@ -67,6 +67,7 @@ export interface RouterPolicyConfig {
   mode: 'enforce' | 'off';
   staleMs: number;
   bucket: string;
+  /** Limit state: the configured limits' counters and, whatever the mode, upstreams' shared `maxConcurrent`. */
   limitsBucket: string;
 }
 

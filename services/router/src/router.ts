@@ -27,6 +27,7 @@ import { ConnectionPool } from './upstream/pool';
 import { UpstreamConnection, type ConnectionHooks } from './upstream/connection';
 import { startUpstreamAudit, type UpstreamAudit } from './upstream-audit';
 import { startAuthorizer, type Authorizer } from './authorization';
+import { Limiter } from '@meshgate/policy';
 import { createTransport } from './upstream/transports';
 import { principalTokensOn } from './upstream/principal-tokens';
 import { RouterVersion } from './version';
@@ -44,13 +45,22 @@ export async function start(config: RouterConfig): Promise<RouterHandle> {
   const log = createLogger('router', config.logLevel, instanceId);
   const bus = await Bus.connect({ url: config.natsUrl, name: `meshgate-router-${instanceId}` });
   let audit: UpstreamAudit | undefined;
+  let limiter: Limiter | undefined;
   let authz: Authorizer | undefined;
   try {
     if (config.audit.enabled) audit = await startUpstreamAudit(bus, config.audit, instanceId, log);
-    authz = await startAuthorizer(bus, config.policy, instanceId, log);
-    return await compose(config, instanceId, bus, log, audit, authz);
+    // The replica's limiter holds the configured limits (when policies are enforced) and the upstreams'
+    // shared concurrency slots (always).
+    limiter = await Limiter.start(bus.nc, {
+      bucket: config.policy.limitsBucket,
+      instance: instanceId,
+      onError: (err) => log.warn({ err }, 'limit state not reachable'),
+    });
+    authz = await startAuthorizer(bus, config.policy, limiter, log);
+    return await compose(config, instanceId, bus, log, audit, { authz, limiter });
   } catch (err) {
     await authz?.stop();
+    await limiter?.stop();
     await audit?.stop();
     await bus.close();
     throw err;
@@ -63,7 +73,7 @@ async function compose(
   bus: Bus,
   log: Logger,
   audit: UpstreamAudit | undefined,
-  authz: Authorizer,
+  { authz, limiter }: { authz: Authorizer; limiter: Limiter },
 ): Promise<RouterHandle> {
   const sessions = new Sessions();
   const publish = (subject: string, message: Record<string, unknown>) => {
@@ -102,7 +112,10 @@ async function compose(
       conn.start();
       return conn;
     },
-    { principalTokens: principalTokensOn(bus.nc) },
+    {
+      principalTokens: principalTokensOn(bus.nc),
+      sharedSlots: (server, limit) => limiter.sharedSlots(server, limit),
+    },
   );
   const registry = new RegistryView();
   await registry.watch(bus.nc, config.registryBucket, log, (name, def) => {
@@ -218,6 +231,7 @@ async function compose(
         serverRequests.clear();
         await pool.closeAll();
         await authz.stop();
+        await limiter.stop();
         await audit?.stop();
         await bus.close();
         log.info('router stopped');

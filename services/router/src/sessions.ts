@@ -14,14 +14,35 @@ export interface SessionState {
   lastSeen: number;
 }
 
+/** True when `a` and `b` are equal in every field (roles and groups in the same order). */
+function samePrincipal(a: SessionInfo['principal'], b: SessionInfo['principal']): boolean {
+  return (
+    a.tenant === b.tenant &&
+    a.id === b.id &&
+    a.kind === b.kind &&
+    sameList(a.roles, b.roles) &&
+    sameList(a.groups, b.groups)
+  );
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
+}
+
 /** The sessions known to this replica, by id. */
 export class Sessions {
   private readonly byId = new Map<string, SessionState>();
 
-  /** Records (or refreshes) a session from the info a call carries. */
+  /**
+   * Records (or refreshes) a session from the info a call carries. A principal equal to the one known keeps
+   * the known object (`info.principal` is replaced by it), so that what is worked out per principal object
+   * (the policy engine's share of a decision key) is worked out once per session.
+   */
   remember(info: SessionInfo, now = Date.now()): SessionState {
     const known = this.byId.get(info.id);
     if (known) {
+      if (info.principal !== known.info.principal && samePrincipal(info.principal, known.info.principal))
+        info.principal = known.info.principal;
       known.info = info;
       known.lastSeen = now;
       return known;

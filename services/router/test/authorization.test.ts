@@ -50,6 +50,13 @@ const acme = `
 permit (principal in Meshgate::Group::"acme/ops", action == Meshgate::Action::"get_prompt", resource);
 `;
 
+// Tenant umbrella may also call every tool its upstream declares read-only (a policy on annotations).
+const umbrella = `
+@id("read-only-tools")
+permit (principal in Meshgate::Role::"agent", action == Meshgate::Action::"call_tool", resource)
+when { context.annotations has readOnlyHint && context.annotations.readOnlyHint };
+`;
+
 function session(tenant: string, id: string, groups: string[] = []): SessionInfo {
   return {
     ...newSession({ kind: 'federated' }),
@@ -68,6 +75,7 @@ beforeAll(async () => {
   policies = await openPolicyBucket(nc, policyBucket);
   await policies.put(policySetKey('platform'), encodePolicyRecord(record('platform', platform)));
   await policies.put(policySetKey('acme'), encodePolicyRecord(record('acme', acme)));
+  await policies.put(policySetKey('umbrella'), encodePolicyRecord(record('umbrella', umbrella)));
   await policies.put(
     'limits',
     JSON.stringify({
@@ -148,6 +156,28 @@ describe('router authorization', () => {
     );
     expect(get?.code).toBe(-32602);
     expect(get?.message).toBe(`unknown prompt: ${server}__greet`);
+  });
+
+  it("decides on the upstream's tool annotations when a policy in force reads them", async () => {
+    const uma = session('umbrella', 'uma');
+    // rich is annotated readOnlyHint: true; slow is not annotated.
+    const readOnly = await h.call(uma, 'tools/call', { name: `${server}__rich`, arguments: { q: 'a' } });
+    expect(resultOf(readOnly)).toBeDefined();
+    expect(
+      errorOf(await h.call(uma, 'tools/call', { name: `${server}__slow`, arguments: { ms: 1 } })),
+    ).toEqual({
+      code: -32602,
+      message: `unknown tool: ${server}__slow`,
+    });
+    // Another tenant's policies read no annotations: the same read-only tool stays hidden there.
+    expect(
+      errorOf(
+        await h.call(session('acme', 'ada'), 'tools/call', {
+          name: `${server}__wasCancelled`,
+          arguments: {},
+        }),
+      ),
+    ).toEqual({ code: -32602, message: `unknown tool: ${server}__wasCancelled` });
   });
 
   it('answers a hidden tool exactly like an unknown one, and a visible one denied by its arguments with -32007', async () => {

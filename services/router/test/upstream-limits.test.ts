@@ -2,10 +2,14 @@
  * Upstream protection end to end over Streamable HTTP: a slow loopback upstream that records how many
  * requests it had in progress at once never sees more than the definition's maxConcurrent, whoever sends
  * (agent calls, list fetches, the connections of several sessions); calls beyond the queue are shed with
- * -32004, queued calls leave on their deadline, queue timeout or cancellation, and an expired upstream
- * session with every slot taken still recovers.
+ * -32004, queued calls leave on their deadline, queue timeout or cancellation, an expired upstream session
+ * with every slot taken still recovers, and an explicit limit holds across three replicas sharing it.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Kvm } from '@nats-io/kv';
+import { connect as connectNats } from '@nats-io/transport-node';
+import { Limiter } from '@meshgate/policy';
 import { pino } from 'pino';
 import { ServerDefinition, type ServerDefinitionInput } from '@meshgate/contracts';
 import { UpstreamConnection, type ConnectionHooks } from '../src/upstream/connection';
@@ -135,6 +139,43 @@ describe('upstream concurrency limit', () => {
     expect(pool.gates.stats()['sessions']).toMatchObject({ peakInFlight: 3, inFlight: 0, admitted: 22 });
     expect(upstream.maxInProgress()).toBe(3);
     await pool.closeAll();
+  });
+
+  it('holds an explicit maxConcurrent across router replicas that share the limit state', async () => {
+    const bucket = `mg_test_limits_${randomBytes(5).toString('hex')}`;
+    const def = definition({ name: 'shared', maxConcurrent: 3, maxQueue: 100 });
+    const replicas = await Promise.all(
+      ['r1', 'r2', 'r3'].map(async (instance) => {
+        const nc = await connectNats({ servers: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222' });
+        const limiter = await Limiter.start(nc, { bucket, instance, maxBytes: 1024 * 1024 });
+        const pool = new ConnectionPool((d, owner, gate) => connect(d, gate, owner).conn, {
+          sharedSlots: (server, limit) => limiter.sharedSlots(server, limit),
+        });
+        return { nc, limiter, pool, conn: pool.sharedFor(def) };
+      }),
+    );
+    try {
+      await Promise.all(replicas.map((r) => r.conn.whenReady(5000)));
+      upstream.resetPeak();
+      const outcomes = await Promise.all(
+        replicas.flatMap((r) => Array.from({ length: 8 }, () => slowCall(r.conn, 60))),
+      );
+      expect(codes(outcomes).every((c) => c === 0)).toBe(true);
+      // Three replicas with a per-replica limit would have let up to nine in at once.
+      expect(upstream.maxInProgress()).toBe(3);
+      for (const r of replicas)
+        expect(r.pool.gates.stats()['shared']).toMatchObject({ shared: true, inFlight: 0 });
+    } finally {
+      for (const r of replicas) {
+        await r.pool.closeAll();
+        await r.limiter.stop();
+      }
+      await new Kvm(replicas[0]!.nc)
+        .open(bucket)
+        .then((kv) => kv.destroy())
+        .catch(() => false);
+      for (const r of replicas) await r.nc.drain();
+    }
   });
 
   it('keeps queued calls across an expired upstream session, whose re-initialisation gets a slot', async () => {

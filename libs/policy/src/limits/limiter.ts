@@ -59,10 +59,31 @@ export class InvalidLimitsInput extends Error {
 const AdmittedNow = Promise.resolve(Admitted);
 const SweepBatch = 32;
 
+/**
+ * A concurrency limit shared by every replica that is not a configured rule (an upstream server's
+ * `maxConcurrent`): the same holds as a rule's concurrent counter, asked for and released by its user.
+ */
+export interface SharedSlots {
+  /** A slot at once (the function that frees it), a refusal already known, or null: ask with `acquire`. */
+  tryAcquire(): SlotAnswer | null;
+  /** A slot after asking the KV when needed; never rejects (`unavailable` when the KV cannot tell). */
+  acquire(): Promise<SlotAnswer>;
+  /** A changed limit applies at once; slots held beyond a lower one are not used again. */
+  setLimit(limit: number): void;
+}
+
+/** A free slot's release function (idempotent), `full` when every slot is in use, or `unavailable`. */
+export type SlotAnswer = (() => void) | 'full' | 'unavailable';
+
+/** Names of shared slot counters: KV key tokens. */
+const SlotName = /^[A-Za-z0-9_-]{1,128}$/;
+
 /** The limiter of one replica; start it with `Limiter.start`. */
 export class Limiter {
   private index = new RuleIndex([]);
   private tracks = new Map<string, LimitTrack>();
+  /** Shared slot counters by name, kept (and renewed) until the limiter stops. */
+  private readonly slots = new Map<string, ConcurrencyCounter>();
   private readonly retiring = new Set<Counter>();
   private readonly ctx: CounterContext;
   private readonly timer: NodeJS.Timeout;
@@ -106,6 +127,11 @@ export class Limiter {
     this.tracks = compiled.tracks;
   }
 
+  /** True while any limit rule is in force (without one, every call is admitted: `admit` need not be asked). */
+  get hasRules(): boolean {
+    return !this.index.empty;
+  }
+
   /** Admits or refuses one call; resolves at once, without I/O, whenever no KV round trip is needed. */
   admit(call: LimitCall): Promise<Admission> {
     if (this.index.empty) return AdmittedNow;
@@ -137,6 +163,29 @@ export class Limiter {
     return Promise.all(pending).then((takes) => conclude(hits, takes));
   }
 
+  /**
+   * The shared concurrency counter `name` (KV key `u.<name>`) with `limit` slots across every replica: no
+   * more than `limit` slots are held at once by all replicas together while they renew their holds. The
+   * same counter is returned for the same name, with `limit` applied. Throws on a name that is not a KV
+   * token or a limit that is not a positive integer.
+   */
+  sharedSlots(name: string, limit: number): SharedSlots {
+    if (!SlotName.test(name)) throw new Error(`invalid shared slot name: ${JSON.stringify(name)}`);
+    if (!Number.isInteger(limit) || limit < 1) throw new Error(`invalid shared slot limit: ${limit}`);
+    let counter = this.slots.get(name);
+    if (counter) counter.setLimit(limit);
+    else {
+      counter = new ConcurrencyCounter(
+        this.ctx,
+        `u.${name}`,
+        limit,
+        `${this.ctx.instance}#${++this.holders}`,
+      );
+      this.slots.set(name, counter);
+    }
+    return slotsOf(counter, this.ctx.now);
+  }
+
   /** Hands back what this replica holds (leased units, concurrency holds) and stops. Safe to call twice. */
   async stop(): Promise<void> {
     if (this.stopped) return;
@@ -145,6 +194,11 @@ export class Limiter {
     await this.sweeping;
     for (const track of this.tracks.values()) this.retire(track);
     this.tracks = new Map();
+    for (const counter of this.slots.values()) {
+      counter.retire();
+      this.retiring.add(counter);
+    }
+    this.slots.clear();
     await this.sweep();
   }
 
@@ -170,6 +224,7 @@ export class Limiter {
         counter,
         forget: () => this.retiring.delete(counter),
       }));
+      for (const counter of this.slots.values()) all.push({ counter, forget: () => {} });
       for (const track of this.tracks.values())
         for (const [scope, counter] of track.counters)
           all.push({
@@ -188,6 +243,23 @@ export class Limiter {
     })().finally(() => (this.sweeping = undefined));
     return this.sweeping;
   }
+}
+
+/** The SharedSlots face of a concurrency counter. */
+function slotsOf(counter: ConcurrencyCounter, now: () => number): SharedSlots {
+  return {
+    tryAcquire: () => {
+      const take = counter.tryTake(now());
+      return take === null ? null : slotAnswer(take);
+    },
+    acquire: () => counter.take().then(slotAnswer),
+    setLimit: (limit) => counter.setLimit(limit),
+  };
+}
+
+function slotAnswer(take: Take): SlotAnswer {
+  if (take.ok) return () => take.end();
+  return take.refusal.unavailable ? 'unavailable' : 'full';
 }
 
 /** One counter a call meets, and its answer without I/O (null: it must ask the KV). */

@@ -7,7 +7,7 @@
  */
 import type { ServerDefinition } from '@meshgate/contracts';
 import type { UpstreamConnection } from './connection';
-import { UpstreamGates, type UpstreamGate } from './upstream-gate';
+import { UpstreamGates, type SharedSlotSource, type UpstreamGate } from './upstream-gate';
 import { SessionCallers, actsForPrincipal, type UpstreamCaller } from './upstream-caller';
 import type { PrincipalTokenSource } from './principal-tokens';
 
@@ -27,6 +27,8 @@ export type ConnectionFactory = (
 export interface PoolOptions {
   /** Where principals' stored upstream tokens are read (`principal-token` servers). */
   principalTokens?: PrincipalTokenSource;
+  /** Where a server's explicit `maxConcurrent` is shared with the other replicas (else it is per replica). */
+  sharedSlots?: SharedSlotSource;
 }
 
 /** The open upstream connections of one replica. */
@@ -36,7 +38,7 @@ export class ConnectionPool {
   private readonly owned = new Map<string, Map<string, UpstreamConnection>>();
   private closed = false;
   /** The replica's gates; `gates.stats()` tells in-flight, queued and shed requests per server. */
-  readonly gates = new UpstreamGates();
+  readonly gates: UpstreamGates;
   /** The sessions' principals and agent tokens; every call records its own before it is routed. */
   readonly callers: SessionCallers;
 
@@ -45,6 +47,7 @@ export class ConnectionPool {
     opts: PoolOptions = {},
   ) {
     this.callers = new SessionCallers(opts.principalTokens);
+    this.gates = new UpstreamGates(opts.sharedSlots);
   }
 
   /**

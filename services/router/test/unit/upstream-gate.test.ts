@@ -4,7 +4,14 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ServerDefinition, type JsonRpcErrorObject } from '@meshgate/contracts';
-import { UpstreamGate, UpstreamGates, gateLimits, type Release } from '../../src/upstream/upstream-gate';
+import type { SharedSlots, SlotAnswer } from '@meshgate/policy';
+import {
+  SharedRetryMs,
+  UpstreamGate,
+  UpstreamGates,
+  gateLimits,
+  type Release,
+} from '../../src/upstream/upstream-gate';
 
 /** A waiter that records what the gate did with it. */
 function waiter(label: string, log: string[]) {
@@ -123,6 +130,112 @@ describe('UpstreamGate', () => {
   });
 });
 
+/**
+ * Shared slots as another replica would see them: `free` slots left across all replicas; answers at once
+ * while `instant`, else only through `acquire` (as when the limit state must be asked).
+ */
+class FakeSlots implements SharedSlots {
+  instant = true;
+  unavailable = false;
+  asks = 0;
+  private pending: (() => void)[] = [];
+  constructor(public free: number) {}
+  tryAcquire(): SlotAnswer | null {
+    return this.instant ? this.answer() : null;
+  }
+  acquire(): Promise<SlotAnswer> {
+    this.asks++;
+    return new Promise((resolve) => this.pending.push(() => resolve(this.answer())));
+  }
+  /** Answers every pending `acquire`. */
+  settle(): void {
+    for (const answer of this.pending.splice(0)) answer();
+  }
+  setLimit(): void {}
+  private answer(): SlotAnswer {
+    if (this.unavailable) return 'unavailable';
+    if (this.free === 0) return 'full';
+    this.free--;
+    let freed = false;
+    return () => {
+      if (!freed) this.free++;
+      freed = true;
+    };
+  }
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('UpstreamGate with slots shared by replicas', () => {
+  it('queues while other replicas hold every slot and asks again until one is free', async () => {
+    vi.useFakeTimers();
+    const slots = new FakeSlots(1);
+    const gate = new UpstreamGate('shared', limits(5, 5), slots);
+    const admitted: string[] = [];
+    const [a, b, c] = ['a', 'b', 'c'].map((label) => waiter(label, admitted));
+    for (const w of [a, b, c]) gate.enter(w!.waiter, new AbortController().signal);
+    expect(admitted).toEqual(['a']);
+    expect(gate.stats()).toMatchObject({ inFlight: 1, queued: 2, shared: true });
+    slots.free = 1; // another replica's call ended
+    await vi.advanceTimersByTimeAsync(SharedRetryMs);
+    expect(admitted).toEqual(['a', 'b']);
+    a!.state.release?.();
+    expect(admitted).toEqual(['a', 'b', 'c']);
+    expect(slots.free).toBe(0);
+    b!.state.release?.();
+    c!.state.release?.();
+    expect(slots.free).toBe(2);
+  });
+
+  it('waits for the limit state when it must be asked, one request at a time', async () => {
+    const slots = new FakeSlots(2);
+    slots.instant = false;
+    const gate = new UpstreamGate('shared', limits(5, 0), slots);
+    const admitted: string[] = [];
+    const [a, b, c] = ['a', 'b', 'c'].map((label) => waiter(label, admitted));
+    for (const w of [a, b, c]) gate.enter(w!.waiter, new AbortController().signal);
+    expect(admitted).toEqual([]);
+    expect(slots.asks).toBe(1);
+    for (let i = 0; i < 3; i++) {
+      slots.settle();
+      await tick();
+    }
+    expect(admitted).toEqual(['a', 'b']);
+    // maxQueue 0: once the state says every slot is taken, the request that waited for the answer is shed.
+    expect(c!.state.error).toMatchObject({ code: -32004, message: /limit shared by all router replicas/ });
+    expect(gate.stats()).toMatchObject({ inFlight: 2, queued: 0, shed: 1 });
+  });
+
+  it('gives back a slot granted to a request that left the queue meanwhile', async () => {
+    const slots = new FakeSlots(1);
+    slots.instant = false;
+    const gate = new UpstreamGate('shared', limits(5, 5), slots);
+    const admitted: string[] = [];
+    const a = waiter('a', admitted);
+    const leaving = new AbortController();
+    gate.enter(a.waiter, leaving.signal);
+    leaving.abort();
+    slots.settle();
+    await tick();
+    expect(admitted).toEqual([]);
+    expect(slots.free).toBe(1);
+    expect(gate.stats()).toMatchObject({ inFlight: 0, queued: 0, abandoned: 1 });
+  });
+
+  it('refuses with a service-unavailable error while the limit state cannot be reached', () => {
+    const slots = new FakeSlots(1);
+    slots.unavailable = true;
+    const gate = new UpstreamGate('shared', limits(5, 5), slots);
+    const a = waiter('a', []);
+    gate.enter(a.waiter, new AbortController().signal);
+    expect(a.state.error).toMatchObject({
+      code: -32005,
+      message: /shared concurrency limit cannot be checked/,
+    });
+    expect(gate.stats()).toMatchObject({ unavailable: 1, inFlight: 0 });
+  });
+});
+
 describe('UpstreamGates', () => {
   it('keeps one gate per server, applies changed limits and reports every gate', () => {
     const gates = new UpstreamGates();
@@ -140,8 +253,25 @@ describe('UpstreamGates', () => {
         shed: 0,
         queueTimeouts: 0,
         abandoned: 0,
+        unavailable: 0,
+        shared: false,
       },
     });
+  });
+
+  it('shares an explicit maxConcurrent through the slot source, and only an explicit one', () => {
+    const asked: [string, number][] = [];
+    const gates = new UpstreamGates((server, limit) => {
+      asked.push([server, limit]);
+      return new FakeSlots(limit);
+    });
+    gates.forServer(
+      ServerDefinition.parse({ name: 'capped', transport: 'stdio', command: 'x', maxConcurrent: 3 }),
+    );
+    gates.forServer(ServerDefinition.parse({ name: 'plain', transport: 'stdio', command: 'x' }));
+    expect(asked).toEqual([['capped', 3]]);
+    expect(gates.stats()['capped']?.shared).toBe(true);
+    expect(gates.stats()['plain']?.shared).toBe(false);
   });
 
   it('fills in the default limits of a definition that sets none', () => {
