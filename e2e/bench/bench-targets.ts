@@ -36,6 +36,8 @@ export interface RunningTarget {
   baseUrl: string;
   /** Sent with every request to the target: the bench agent's API key on an authenticated Meshgate, else none. */
   headers: Record<string, string>;
+  /** The process groups of the target's processes (each child leads its own; its children stay in it). */
+  processGroups: number[];
   stop(): Promise<void>;
 }
 
@@ -44,7 +46,7 @@ export async function startDirect(children: ChildProcesses): Promise<RunningTarg
   const port = await freePort();
   const child = children.spawn('echo-upstream', process.execPath, [...NODE_TSX, ECHO_SERVER, '--http', '--port', String(port)]);
   await waitForPort(child, port);
-  return { child, baseUrl: `http://127.0.0.1:${port}`, headers: {}, stop: () => children.stop(child) };
+  return { child, baseUrl: `http://127.0.0.1:${port}`, headers: {}, processGroups: [child.pid], stop: () => children.stop(child) };
 }
 
 /** Starts mcp-proxy (Streamable HTTP on `/mcp`) in front of the stdio echo upstream. */
@@ -55,7 +57,7 @@ export async function startMcpProxy(children: ChildProcesses): Promise<RunningTa
   const args = [bin, '--port', String(port), '--host', '127.0.0.1', '--server', 'stream', '--'];
   const child = children.spawn('mcp-proxy', process.execPath, [...args, ECHO_STDIO_COMMAND.command, ...ECHO_STDIO_COMMAND.args]);
   await waitForPort(child, port);
-  return { child, baseUrl: `http://127.0.0.1:${port}`, headers: {}, stop: () => children.stop(child) };
+  return { child, baseUrl: `http://127.0.0.1:${port}`, headers: {}, processGroups: [child.pid], stop: () => children.stop(child) };
 }
 
 /** How the Meshgate stack reaches the echo upstream. */
@@ -193,7 +195,7 @@ export async function startMeshgate(
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitForHttp200(ingress, `${baseUrl}/readyz`);
     await waitForCallable(ingress, `${baseUrl}/servers/bench/mcp`, headers, 'echo');
-    return { child: ingress, baseUrl, headers, stop };
+    return { child: ingress, baseUrl, headers, processGroups: started.map((c) => c.pid), stop };
   } catch (error) {
     const tails = started.map((c) => `--- ${c.name} output:\n${c.tail()}`).join('\n');
     await stop();

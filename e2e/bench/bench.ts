@@ -25,6 +25,7 @@ import { measureIdleMemory } from './idle-memory';
 import { renderReport, type CellResult, type IdleResult, type IngestResult } from './report-table';
 import { measureAuditIngest } from './audit-ingest';
 import { measurePolicyMicro, type PolicyMicroResult } from './policy-micro';
+import { measureAccessStage, type AccessStageResult } from './access-stage';
 import { spawnNats } from '@meshgate/testing';
 
 /** Everything one run measured. */
@@ -32,6 +33,7 @@ interface Measured {
   cells: CellResult[];
   idle: IdleResult[];
   policy: PolicyMicroResult;
+  access: AccessStageResult;
   ingest?: IngestResult;
 }
 
@@ -48,8 +50,10 @@ const BenchEnv = z.object({
   BENCH_AUDIT: z.enum(['on', 'publish', 'off']).default('off'),
   /** 0 skips the audit rows: the stdio stack again with the trail published only, and with its archiver. */
   BENCH_AUDIT_ROWS: z.coerce.number().int().min(0).max(1).default(1),
-  /** 0 skips the stdio stack without authentication and policy (the baseline of the policy stage's cost). */
-  BENCH_POLICY_ROWS: z.coerce.number().int().min(0).max(1).default(1),
+  /** Rotating rounds of the access-stage phase (enforced, open and control stdio stacks side by side); 0 skips it. */
+  BENCH_ACCESS_ROUNDS: z.coerce.number().int().min(0).max(50).default(8),
+  /** Measured window of one access-stage round per stack. */
+  BENCH_ACCESS_MS: z.coerce.number().int().min(200).max(60_000).default(1500),
   /** 0 skips the in-process decision micro-benchmark (libs/policy/bench/decide.ts). */
   BENCH_DECIDE: z.coerce.number().int().min(0).max(1).default(1),
   /** Sequential admissions per case of the limiter micro-benchmark (libs/policy/bench/limits.ts); 0 skips it. */
@@ -71,6 +75,7 @@ async function runPhases(env: BenchEnv, natsUrl: string, children: ChildProcesse
   const cells: CellResult[] = [];
   const idle: IdleResult[] = [];
   let ingest: IngestResult | undefined;
+  let access: AccessStageResult = {};
   // Before any stack runs, so that the micro-benchmarks have the cores to themselves.
   const policy = await measurePolicyMicro(children, natsUrl, { decide: env.BENCH_DECIDE > 0, limitsCalls: env.BENCH_LIMITS_CALLS }, progress);
 
@@ -159,14 +164,6 @@ async function runPhases(env: BenchEnv, natsUrl: string, children: ChildProcesse
     await phase([{ kind: 'meshgate', target: stdioRow }], mg({ kind: 'stdio' }), async (t) => {
       await measure('meshgate', stdioRow, `${t.baseUrl}/servers/bench/mcp`, t.headers, 'echo');
     });
-    if (env.BENCH_POLICY_ROWS > 0) {
-      // Right after the main stdio row, so that the difference is the stage, not a drift of the machine's load.
-      progress('starting Meshgate (stdio upstream, no auth, no policy)');
-      const row = `${stdioRow}, no auth, no policy`;
-      await phase([{ kind: 'meshgate-open', target: row }], mg({ kind: 'stdio' }, env.BENCH_AUDIT, 'open'), async (t) => {
-        await measure('meshgate-open', row, `${t.baseUrl}/servers/bench/mcp`, t.headers, 'echo');
-      });
-    }
     if (env.BENCH_AUDIT_ROWS > 0) {
       for (const [audit, label] of [
         ['publish', 'trail published, no archiver'],
@@ -178,6 +175,16 @@ async function runPhases(env: BenchEnv, natsUrl: string, children: ChildProcesse
         await phase([{ kind, target: row }], mg({ kind: 'stdio' }, audit), async (t) => {
           await measure(kind, row, `${t.baseUrl}/servers/bench/mcp`, t.headers, 'echo');
         });
+      }
+    }
+    if (env.BENCH_ACCESS_ROUNDS > 0) {
+      // Its own NATS servers: the three stacks run at once, measured in rotating rounds (access-stage.ts).
+      try {
+        const plan = { sessions: env.BENCH_SESSIONS, rounds: env.BENCH_ACCESS_ROUNDS, durationMs: env.BENCH_ACCESS_MS, warmupCalls: env.BENCH_WARMUP_CALLS };
+        access = { figures: await measureAccessStage(children, plan, progress) };
+      } catch (error) {
+        progress(`access stage FAILED: ${message(error)}`);
+        access = { error: message(error).split('\n')[0] ?? 'failed' };
       }
     }
     if (env.BENCH_IDLE_SESSIONS > 0) {
@@ -196,7 +203,7 @@ async function runPhases(env: BenchEnv, natsUrl: string, children: ChildProcesse
   } finally {
     await direct.stop();
   }
-  return { cells, idle, policy, ...(ingest ? { ingest } : {}) };
+  return { cells, idle, policy, access, ...(ingest ? { ingest } : {}) };
 }
 
 async function main(): Promise<number> {
@@ -226,7 +233,7 @@ async function main(): Promise<number> {
     } finally {
       await nats?.stop();
     }
-    const { cells, idle, policy, ingest } = measured;
+    const { cells, idle, policy, access, ingest } = measured;
     const cpu = cpus();
     const header = [
       `Meshgate benchmark ${new Date().toISOString()}  node ${process.version}  ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}`,
@@ -234,11 +241,12 @@ async function main(): Promise<number> {
       'Meshgate rows: API key required (agent bench-agent) and Cedar policies enforced (bundled default set), unless the row says otherwise',
       `load average (1 min) at start ${loadAtStart.toFixed(2)}, at end ${(loadavg()[0] ?? 0).toFixed(2)}: other work on the machine skews every row`,
     ].join('\n');
-    process.stdout.write(`${renderReport({ header, cells, idle, policy, ingest })}\n`);
+    process.stdout.write(`${renderReport({ header, cells, idle, policy, access, ingest })}\n`);
     const failed =
       cells.some((c) => c.error !== undefined) ||
       idle.some((i) => i.error !== undefined) ||
       ingest?.error !== undefined ||
+      access.error !== undefined ||
       policy.decisions?.error !== undefined ||
       policy.admits?.error !== undefined;
     return failed ? 1 : 0;

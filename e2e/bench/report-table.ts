@@ -7,6 +7,7 @@ import type { CellFigures } from './latency-stats';
 import type { IdleMemory } from './idle-memory';
 import type { IngestFigures } from './audit-ingest';
 import type { PolicyMicroResult } from './policy-micro';
+import { median, roundDifferences, type AccessRound, type AccessStageResult } from './access-stage';
 
 /**
  * Targets of the issues: added p50 at 1 session, calls/s at 32 sessions, KB per idle session; the audit
@@ -31,9 +32,8 @@ export interface CellResult {
   /**
    * `meshgate-trail-publish` / `meshgate-trail-on`: the stdio stack again with its audit trail published
    * (no archiver) and with its archiver on the same cores; the main stdio row (trail off) is their baseline.
-   * `meshgate-open`: the stdio stack again without authentication and policy, the baseline of that stage.
    */
-  kind: 'direct' | 'mcp-proxy' | 'meshgate' | 'meshgate-trail-publish' | 'meshgate-trail-on' | 'meshgate-open';
+  kind: 'direct' | 'mcp-proxy' | 'meshgate' | 'meshgate-trail-publish' | 'meshgate-trail-on';
   target: string;
   sessions: number;
   figures?: CellFigures;
@@ -178,23 +178,51 @@ function policyTables(policy: PolicyMicroResult): string {
   return `${decisions}\n\n${admits}`;
 }
 
+/** `median [min .. max]` of `values`, with `digits` decimals. */
+function spread(values: readonly number[], digits: number): string {
+  if (values.length === 0) return 'n/a';
+  return `${median(values).toFixed(digits)} [${Math.min(...values).toFixed(digits)} .. ${Math.max(...values).toFixed(digits)}]`;
+}
+
+/** The access-stage rounds as a table: medians of each stack, and the median differences with their range. */
+function accessTable(access: AccessStageResult): string {
+  if (!access.figures) return `access stage: ${access.error ? `FAILED: ${access.error}` : 'not measured (BENCH_ACCESS_ROUNDS=0)'}`;
+  const rows = access.figures.flatMap((f) => {
+    const p50 = (rounds: AccessRound[]) => ms(median(rounds.map((r) => r.figures.p50Us)));
+    const rate = (rounds: AccessRound[]) => median(rounds.map((r) => r.figures.callsPerSec)).toFixed(0);
+    const cpu = (rounds: AccessRound[]) => {
+      const values = rounds.flatMap((r) => (r.cpuUsPerCall === null ? [] : [r.cpuUsPerCall]));
+      return values.length > 0 ? median(values).toFixed(0) : 'n/a';
+    };
+    return (['enforced', 'control'] as const).map((of) => [
+      `sessions ${f.sessions}, ${of === 'enforced' ? 'enforced - open' : 'control: open - open'}`,
+      String(f[of].length),
+      `${p50(f[of])} / ${p50(f.open)}`,
+      spread(roundDifferences(f, (r) => r.figures.p50Us / 1000, of), 3),
+      `${rate(f[of])} / ${rate(f.open)}`,
+      `${cpu(f[of])} / ${cpu(f.open)}`,
+      spread(roundDifferences(f, (r) => r.cpuUsPerCall, of), 1),
+    ]);
+  });
+  return table(
+    ['access stage (stdio stacks side by side)', 'rounds', 'p50 (ms)', 'p50 added (ms): median [range]', 'calls/s', 'CPU µs/call', 'CPU µs/call added: median [range]'],
+    rows,
+  );
+}
+
 /** Authentication and the policy stage: p50 added to a stdio call at each session count, and cached decisions. */
-export function policyLines(cells: CellResult[], policy: PolicyMicroResult): string[] {
+export function policyLines(access: AccessStageResult, policy: PolicyMicroResult): string[] {
   const lines: string[] = [];
-  const stdio = (kind: CellResult['kind'], n: number) =>
-    cells.find((c) => c.kind === kind && c.target.startsWith('meshgate stdio') && c.sessions === n)?.figures;
-  for (const n of [...new Set(cells.map((c) => c.sessions))]) {
-    const on = stdio('meshgate', n);
-    const off = stdio('meshgate-open', n);
-    const at = `at ${n} session${n === 1 ? '' : 's'}`;
-    if (!on || !off) {
-      lines.push(`n/a   policy: auth + policy stage added p50 ${at} (needs both stdio rows; BENCH_POLICY_ROWS=1)`);
-      continue;
-    }
-    const added = (on.p50Us - off.p50Us) / 1000;
-    const sum = `p50(stdio) ${ms(on.p50Us)} - p50(stdio, no auth, no policy) ${ms(off.p50Us)} = ${added.toFixed(3)} ms`;
-    lines.push(`${verdict(added <= TARGETS.policyAddedP50Ms)}  policy: auth + policy stage added p50 ${at} = ${sum} (target <= ${TARGETS.policyAddedP50Ms} ms)`);
-    lines.push(`info  policy: calls/s ${at} with auth + policy ${on.callsPerSec.toFixed(0)}, without ${off.callsPerSec.toFixed(0)} (${(on.callsPerSec / off.callsPerSec).toFixed(2)}x)`);
+  if (!access.figures) lines.push(`n/a   policy: auth + policy stage added p50 (${access.error ? 'FAILED' : 'not measured, BENCH_ACCESS_ROUNDS=0'})`);
+  for (const f of access.figures ?? []) {
+    const at = `at ${f.sessions} session${f.sessions === 1 ? '' : 's'}`;
+    const added = roundDifferences(f, (r) => r.figures.p50Us / 1000);
+    const control = roundDifferences(f, (r) => r.figures.p50Us / 1000, 'control');
+    const figure = `median of ${added.length} rotating rounds ${median(added).toFixed(3)} ms (range ${spread(added, 3)}; noise floor, open vs open: ${spread(control, 3)})`;
+    lines.push(`${verdict(median(added) <= TARGETS.policyAddedP50Ms)}  policy: auth + policy stage added p50 ${at} = ${figure} (target <= ${TARGETS.policyAddedP50Ms} ms)`);
+    const cpu = roundDifferences(f, (r) => r.cpuUsPerCall);
+    if (cpu.length > 0)
+      lines.push(`info  policy: CPU added per call ${at} by auth + policy, all processes of the stack: ${spread(cpu, 1)} µs (open vs open: ${spread(roundDifferences(f, (r) => r.cpuUsPerCall, 'control'), 1)} µs)`);
   }
   const cached = policy.decisions?.figures?.filter((f) => f.cached) ?? [];
   if (cached.length === 0) lines.push(`n/a   policy: cached decision (${policy.decisions ? 'FAILED' : 'not measured, BENCH_DECIDE=0'})`);
@@ -222,12 +250,13 @@ export interface ReportInput {
   cells: CellResult[];
   idle: IdleResult[];
   policy: PolicyMicroResult;
+  access: AccessStageResult;
   ingest?: IngestResult | undefined;
 }
 
 /** The whole report as printed. */
-export function renderReport({ header, cells, idle, policy, ingest }: ReportInput): string {
-  const targets = [...targetLines(cells, idle), ...policyLines(cells, policy), ...auditLines(cells, ingest)];
+export function renderReport({ header, cells, idle, policy, access, ingest }: ReportInput): string {
+  const targets = [...targetLines(cells, idle), ...policyLines(access, policy), ...auditLines(cells, ingest)];
   return [
     header,
     '',
@@ -236,6 +265,8 @@ export function renderReport({ header, cells, idle, policy, ingest }: ReportInpu
     idleTable(idle),
     '',
     policyTables(policy),
+    '',
+    accessTable(access),
     '',
     'Targets',
     ...targets.map((l) => `  ${l}`),

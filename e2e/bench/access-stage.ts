@@ -1,0 +1,167 @@
+/**
+ * The access stage (authentication at ingress and the router's policy stage) measured by difference: three
+ * stdio stacks run side by side, `enforced` (API key, Cedar policies, the policy service), `open`
+ * (MESHGATE_AUTH=none, MESHGATE_POLICY=off) and a second open one, the `control`, each on a NATS server of
+ * its own so that their routers never share a queue group. Each round measures all three one after the
+ * other, in an order that rotates from round to round, so that a drift of the machine's load hits them
+ * alike; the figure is the median of the per-round differences enforced - open, shown with their range.
+ * The control's differences (control - open, two identical stacks) show the noise floor of that figure on
+ * this machine in this run. Each round also weighs the CPU time the stack's processes (every process of
+ * its groups and its NATS server) spent per call, read from /proc: at saturation, p50 follows CPU per
+ * call (Little's law), and the CPU difference is what the stage costs.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { spawnNats, type SpawnedNats } from '@meshgate/testing';
+import { startMeshgate, type RunningTarget } from './bench-targets';
+import type { ChildProcesses } from './child-processes';
+import { runCell } from './closed-loop';
+import type { CellFigures } from './latency-stats';
+
+/** How the phase runs. */
+export interface AccessStagePlan {
+  sessions: readonly number[];
+  rounds: number;
+  durationMs: number;
+  warmupCalls: number;
+}
+
+/** One measured round of one stack. */
+export interface AccessRound {
+  figures: CellFigures;
+  /** CPU time of the stack's processes per call, in µs (null when /proc cannot be read). */
+  cpuUsPerCall: number | null;
+}
+
+/** The three stacks: access enforced, open, and open again (the control). */
+export type AccessStack = 'enforced' | 'open' | 'control';
+
+/** The rounds of one session count, by stack (round i of each measured in the same round). */
+export interface AccessStageFigures {
+  sessions: number;
+  enforced: AccessRound[];
+  open: AccessRound[];
+  control: AccessRound[];
+}
+
+export interface AccessStageResult {
+  figures?: AccessStageFigures[];
+  error?: string;
+}
+
+const ClockTicks = 100;
+
+/** CPU seconds spent so far by every process in one of `groups` (process group ids) or with a pid in `pids`. */
+function cpuSeconds(groups: ReadonlySet<number>, pids: ReadonlySet<number>): number | null {
+  let total = 0;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return null;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command (which may hold spaces): state ppid pgrp ... utime(14) stime(15).
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (!groups.has(Number(fields[2])) && !pids.has(Number(entry))) continue;
+      total += (Number(fields[11]) + Number(fields[12])) / ClockTicks;
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return total;
+}
+
+interface Stack {
+  target: RunningTarget;
+  nats: SpawnedNats;
+}
+
+/** Runs one cell against `stack` and weighs the CPU its processes spent on it. */
+async function round(stack: Stack, sessions: number, plan: AccessStagePlan): Promise<AccessRound> {
+  const groups = new Set(stack.target.processGroups);
+  const pids = new Set(stack.nats.process.pid !== undefined ? [stack.nats.process.pid] : []);
+  const cell = {
+    endpoint: `${stack.target.baseUrl}/servers/bench/mcp`,
+    headers: stack.target.headers,
+    tool: 'echo',
+    sessions,
+  };
+  // Unmeasured calls first: the stack was idle while the other one ran.
+  await runCell({ ...cell, warmupCalls: 0, durationMs: Math.min(1000, plan.durationMs) });
+  const before = cpuSeconds(groups, pids);
+  const figures = await runCell({ ...cell, warmupCalls: 0, durationMs: plan.durationMs });
+  const after = cpuSeconds(groups, pids);
+  const cpuUsPerCall =
+    before === null || after === null || figures.calls === 0 ? null : ((after - before) / figures.calls) * 1e6;
+  return { figures, cpuUsPerCall };
+}
+
+const Stacks: readonly AccessStack[] = ['enforced', 'open', 'control'];
+
+/** Starts the three stacks, warms them up, and measures `plan.rounds` rotating rounds per session count. */
+export async function measureAccessStage(
+  children: ChildProcesses,
+  plan: AccessStagePlan,
+  progress: (line: string) => void,
+): Promise<AccessStageFigures[]> {
+  const stacks = new Map<AccessStack, Stack>();
+  try {
+    for (const name of Stacks) {
+      const nats = await spawnNats();
+      progress(`access stage: starting the ${name} stdio stack`);
+      const access = name === 'enforced' ? 'enforced' : 'open';
+      const target = await startMeshgate(children, nats.url, { kind: 'stdio' }, { audit: 'off', access }).catch(
+        async (error: unknown) => {
+          await nats.stop();
+          throw error;
+        },
+      );
+      stacks.set(name, { nats, target });
+      const cell = { endpoint: `${target.baseUrl}/servers/bench/mcp`, headers: target.headers, tool: 'echo' };
+      await runCell({ ...cell, sessions: 8, warmupCalls: plan.warmupCalls, durationMs: 100 });
+    }
+    const out: AccessStageFigures[] = [];
+    for (const sessions of plan.sessions) {
+      const figures: AccessStageFigures = { sessions, enforced: [], open: [], control: [] };
+      for (let r = 0; r < plan.rounds; r++) {
+        progress(`access stage: ${sessions} session(s), round ${r + 1} of ${plan.rounds}`);
+        const order = Stacks.map((_, i) => Stacks[(i + r) % Stacks.length]!);
+        for (const name of order) figures[name].push(await round(stacks.get(name)!, sessions, plan));
+      }
+      out.push(figures);
+    }
+    return out;
+  } finally {
+    for (const stack of stacks.values()) {
+      await stack.target.stop();
+      await stack.nats.stop();
+    }
+  }
+}
+
+/** The median of `values` (the mean of the middle two for an even count); NaN when empty. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The per-round differences `of` - open of `pick` (`of` is enforced, or the control), in round order. */
+export function roundDifferences(
+  f: AccessStageFigures,
+  pick: (r: AccessRound) => number | null,
+  of: 'enforced' | 'control' = 'enforced',
+): number[] {
+  const out: number[] = [];
+  f[of].forEach((on, i) => {
+    const off = f.open[i];
+    const a = pick(on);
+    const b = off ? pick(off) : null;
+    if (a !== null && b !== null) out.push(a - b);
+  });
+  return out;
+}
