@@ -1,6 +1,6 @@
 /**
  * Audit ingest: how many events per second one audit service replica archives on the embedded store. On a
- * private nats-server with a fresh store, a backlog of realistic events (the three steps of a tools/call,
+ * private nats-server with a fresh store, a backlog of realistic events (the four events of a tools/call,
  * arguments as digest and redacted copy) is published to `MG_AUDIT` first; then one audit service process
  * (`services/audit/src/main.ts`) starts and drains it. The rate is taken from the durable consumer's
  * acknowledged floor, sampled every 100 ms, between the first sample with progress and the one where nothing
@@ -30,7 +30,7 @@ const PUBLISH_WINDOW = 512;
 const SAMPLE_MS = 100;
 const DRAIN_TIMEOUT_MS = 300_000;
 
-/** The events of `calls` tools/calls, three steps each, as ingress and router publish them. */
+/** The events of `calls` tools/calls, four each, as ingress and router publish them (policies enforced). */
 function callEvents(calls: number): AuditEvent[] {
   const events: AuditEvent[] = [];
   for (let n = 0; n < calls; n++) {
@@ -49,6 +49,14 @@ function callEvents(calls: number): AuditEvent[] {
     const args = auditArguments({ text: `call ${n}`, apiKey: 'sk-not-a-real-key', limit: n });
     events.push(
       newAuditEvent({ ...common, service: 'ingress', kind: 'request-received', arguments: args }),
+      newAuditEvent({
+        ...common,
+        service: 'router',
+        kind: 'policy-decision',
+        effect: 'allow',
+        policies: ['platform/agents-use-everything'],
+        reason: 'permitted by policy',
+      }),
       newAuditEvent({ ...common, service: 'router', kind: 'upstream-call', latencyMs: 0.4, sizeBytes: 120, outcome: 'ok' }),
       newAuditEvent({ ...common, service: 'ingress', kind: 'response-sent', latencyMs: 0.9, sizeBytes: 120, outcome: 'ok' }),
     );
@@ -62,7 +70,7 @@ async function consumerProgress(jsm: JetStreamManager): Promise<{ acked: number;
   return { acked: info.ack_floor.stream_seq, pending: info.num_pending + info.num_ack_pending };
 }
 
-/** Publishes `calls` x 3 events, then starts one audit replica and measures how fast it archives them. */
+/** Publishes `calls` x 4 events, then starts one audit replica and measures how fast it archives them. */
 export async function measureAuditIngest(children: ChildProcesses, calls: number): Promise<IngestFigures> {
   const nats = await spawnNats();
   const dataDir = mkdtempSync(join(tmpdir(), 'mg-bench-audit-'));

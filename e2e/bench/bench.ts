@@ -22,7 +22,7 @@ import {
 } from './bench-targets';
 import { runCell } from './closed-loop';
 import { measureIdleMemory } from './idle-memory';
-import { renderReport, type CellResult, type IdleResult, type IngestResult } from './report-table';
+import { EVENTS_PER_CALL, renderReport, type CellResult, type IdleResult, type IngestResult } from './report-table';
 import { measureAuditIngest } from './audit-ingest';
 import { measurePolicyMicro, type PolicyMicroResult } from './policy-micro';
 import { measureAccessStage, type AccessStageResult } from './access-stage';
@@ -58,7 +58,7 @@ const BenchEnv = z.object({
   BENCH_DECIDE: z.coerce.number().int().min(0).max(1).default(1),
   /** Sequential admissions per case of the limiter micro-benchmark (libs/policy/bench/limits.ts); 0 skips it. */
   BENCH_LIMITS_CALLS: z.coerce.number().int().min(0).max(10_000_000).refine((n) => n === 0 || n >= 1000, 'must be 0 or >= 1000').default(200_000),
-  /** tools/calls (three events each) in the audit ingest backlog; 0 skips the ingest measurement. */
+  /** tools/calls (four events each) in the audit ingest backlog; 0 skips the ingest measurement. */
   BENCH_INGEST_CALLS: z.coerce.number().int().min(0).max(1_000_000).default(20_000),
   BENCH_DURATION_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   BENCH_WARMUP_CALLS: z.coerce.number().int().min(0).max(1_000_000).default(3000),
@@ -192,7 +192,7 @@ async function runPhases(env: BenchEnv, natsUrl: string, children: ChildProcesse
       await idlePhase('mcp-proxy', 'mcp-proxy (reference)', () => startMcpProxy(children), '/mcp');
     }
     if (env.BENCH_INGEST_CALLS > 0) {
-      progress(`audit ingest: ${env.BENCH_INGEST_CALLS * 3} events, one audit replica, embedded store`);
+      progress(`audit ingest: ${env.BENCH_INGEST_CALLS * EVENTS_PER_CALL} events, one audit replica, embedded store`);
       try {
         ingest = { figures: await measureAuditIngest(children, env.BENCH_INGEST_CALLS) };
       } catch (error) {

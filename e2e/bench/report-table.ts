@@ -24,8 +24,8 @@ export const TARGETS = {
   cachedDecisionUs: 50,
 } as const;
 
-/** Audit events one tools/call produces: request-received, upstream-call, response-sent. */
-export const EVENTS_PER_CALL = 3;
+/** Audit events one tools/call produces with policies enforced: request-received, policy-decision, upstream-call, response-sent. */
+export const EVENTS_PER_CALL = 4;
 
 /** One row of the latency table; `error` when the cell could not run. */
 export interface CellResult {
