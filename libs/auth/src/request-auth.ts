@@ -55,11 +55,15 @@ const ApiKeyDetails: Record<RefusalReason, string> = {
 /** RFC 6750 b64token: the characters a bearer credential may have. */
 const B64Token = /^[A-Za-z0-9\-._~+/]+=*$/;
 
-/** Authenticates the value of an Authorization header (undefined when the request has none). */
-export async function authenticateRequest(
+/**
+ * Authenticates the value of an Authorization header (undefined when the request has none). An API key is
+ * verified in memory and answered at once; only a JWT is answered through a promise (its issuer's keys may
+ * have to be fetched), so the hot path of API-key agents allocates no promise here.
+ */
+export function authenticateRequest(
   authorization: string | undefined,
   deps: RequestAuthDeps,
-): Promise<RequestAuth> {
+): RequestAuth | Promise<RequestAuth> {
   if (authorization === undefined || authorization.trim() === '')
     return unauthorized(deps, 'missing', 'an "Authorization: Bearer <token>" header is required');
   if (authorization.length > MaxAuthorizationLength)
@@ -101,8 +105,16 @@ export async function authenticateRequest(
   }
   if (deps.jwt === undefined)
     return unauthorized(deps, 'malformed', ApiKeyDetails.malformed, 'invalid_token');
+  return authenticateJwt(rest, deps, deps.jwt);
+}
 
-  const result = await deps.jwt.verify(rest);
+/** The JWT branch of `authenticateRequest`. */
+async function authenticateJwt(
+  rest: string,
+  deps: RequestAuthDeps,
+  jwt: NonNullable<RequestAuthDeps['jwt']>,
+): Promise<RequestAuth> {
+  const result = await jwt.verify(rest);
   if (result.ok) return { ok: true, principal: result.principal, scheme: 'jwt', scopes: result.scopes };
   if (result.reason === 'unavailable') return unavailable(result.detail);
   if (result.reason === 'insufficient_scope') {

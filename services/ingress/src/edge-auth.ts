@@ -16,6 +16,7 @@ import {
   type ApiKeyVerifier,
   type JwtIssuerConfig,
   type JwtVerifier,
+  type RequestAuth,
 } from '@meshgate/auth';
 import { AnonymousPrincipal, type Caller } from './request-principal';
 
@@ -28,13 +29,14 @@ export interface AuthRefusal {
   headers: Record<string, string>;
 }
 
+/** The caller of a request, or why it is refused. */
+export type EdgeAuthResult = { ok: true; caller: Caller } | { ok: false; refusal: AuthRefusal };
+
 /** Authentication of one ingress instance. */
 export interface EdgeAuth {
   readonly mode: 'on' | 'none';
-  /** The caller of `request`, or why it is refused. */
-  authenticate(
-    request: FastifyRequest,
-  ): Promise<{ ok: true; caller: Caller } | { ok: false; refusal: AuthRefusal }>;
+  /** The caller of `request`, or why it is refused: at once for an API key, through a promise for a JWT. */
+  authenticate(request: FastifyRequest): EdgeAuthResult | Promise<EdgeAuthResult>;
   /** The OAuth resource identifier of the endpoint `request` reached (`<public URL><path>`). */
   resourceOf(request: FastifyRequest): string;
   /**
@@ -54,6 +56,7 @@ export interface EdgeAuthDeps {
 }
 
 const Anonymous: Caller = Object.freeze({ principal: AnonymousPrincipal, scheme: 'none' as const });
+const AnonymousResult: EdgeAuthResult = Object.freeze({ ok: true as const, caller: Anonymous });
 
 /** The MCP endpoint path of a request (`/mcp` or `/servers/<name>/mcp`), without its query. */
 function endpointPath(request: FastifyRequest): string {
@@ -86,7 +89,7 @@ export function createEdgeAuth(deps: EdgeAuthDeps): EdgeAuth {
   if (deps.mode === 'none')
     return {
       mode: 'none',
-      authenticate: async () => ({ ok: true, caller: Anonymous }),
+      authenticate: () => AnonymousResult,
       resourceOf,
       metadata,
     };
@@ -94,7 +97,7 @@ export function createEdgeAuth(deps: EdgeAuthDeps): EdgeAuth {
     mode: 'on',
     resourceOf,
     metadata,
-    async authenticate(request) {
+    authenticate(request) {
       const raw = request.headers['authorization'];
       if (Array.isArray(raw))
         return {
@@ -109,32 +112,37 @@ export function createEdgeAuth(deps: EdgeAuthDeps): EdgeAuth {
             },
           },
         };
-      const result = await authenticateRequest(raw, {
+      const result = authenticateRequest(raw, {
         apiKeys: deps.apiKeys,
         ...(deps.jwt ? { jwt: deps.jwt } : {}),
         ...(oauth ? { resourceMetadataUrl: metadataUrlFor(resourceOf(request)) } : {}),
       });
-      const token = result.ok && result.scheme === 'jwt' ? bearerCredential(raw) : null;
-      if (result.ok)
-        return {
-          ok: true,
-          caller: {
-            principal: result.principal,
-            scheme: result.scheme,
-            ...(result.scopes ? { scopes: result.scopes } : {}),
-            ...(token !== null ? { token } : {}),
-          },
-        };
-      return {
-        ok: false,
-        refusal: {
-          status: result.status,
-          scheme: schemeOf(raw),
-          reason: result.reason,
-          detail: result.detail,
-          headers: result.headers,
-        },
-      };
+      return result instanceof Promise ? result.then((r) => edgeResult(r, raw)) : edgeResult(result, raw);
+    },
+  };
+}
+
+/** What ingress makes of an authentication result: the caller, or the refusal to answer. */
+function edgeResult(result: RequestAuth, raw: string | undefined): EdgeAuthResult {
+  const token = result.ok && result.scheme === 'jwt' ? bearerCredential(raw) : null;
+  if (result.ok)
+    return {
+      ok: true,
+      caller: {
+        principal: result.principal,
+        scheme: result.scheme,
+        ...(result.scopes ? { scopes: result.scopes } : {}),
+        ...(token !== null ? { token } : {}),
+      },
+    };
+  return {
+    ok: false,
+    refusal: {
+      status: result.status,
+      scheme: schemeOf(raw),
+      reason: result.reason,
+      detail: result.detail,
+      headers: result.headers,
     },
   };
 }

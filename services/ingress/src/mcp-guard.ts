@@ -63,7 +63,8 @@ export function mcpGuard(ctx: IngressContext) {
         'Not Found',
         'no such server: names start with a letter and hold letters, digits and "-"',
       );
-    const auth = await ctx.auth.authenticate(request);
+    const authenticating = ctx.auth.authenticate(request);
+    const auth = authenticating instanceof Promise ? await authenticating : authenticating;
     if (!auth.ok) {
       const { status, detail, headers } = auth.refusal;
       ctx.audit.refused(request, auth.refusal);
