@@ -152,6 +152,13 @@ describe('ingress authentication (MESHGATE_AUTH=on)', () => {
 
   it('stops accepting a key on every replica within a second of its revocation', async () => {
     const carol = await store.create({ tenant: 'acme', principal: 'carol', kind: 'agent', roles: ['agent'] });
+    // The new key reaches replica two through its KV watch: wait (bounded) until it is accepted there.
+    for (let i = 0; i < 40; i++) {
+      const res = await mcp(two.url, request(0, 'ping'), bearer(carol));
+      await res.arrayBuffer();
+      if (res.status !== 401) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
     const sid = await open(two.url, carol);
     await store.revoke(carol.record.keyId);
     const revokedAt = Date.now();
