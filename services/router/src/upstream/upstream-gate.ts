@@ -179,8 +179,9 @@ export class UpstreamGate {
    */
   private settle(entry: Queued, slot: SlotAnswer): boolean {
     if (slot === 'full') {
-      while (this.queue.size > this.limits.maxQueue) {
-        const newest = last(this.queue) as Queued;
+      // The newest beyond maxQueue are shed (one pass: a burst of thousands costs no more than a walk).
+      const excess = [...this.queue].slice(this.limits.maxQueue);
+      for (const newest of excess.reverse()) {
         this.remove(newest);
         this.shed(newest.waiter);
       }
@@ -256,12 +257,6 @@ export class UpstreamGate {
 function first<T>(set: Set<T>): T | undefined {
   for (const item of set) return item;
   return undefined;
-}
-
-function last<T>(set: Set<T>): T | undefined {
-  let found: T | undefined;
-  for (const item of set) found = item;
-  return found;
 }
 
 /** Where a replica gets a server's slots shared with every other replica (the limiter's `sharedSlots`). */
