@@ -15,7 +15,7 @@ export interface SessionState {
 }
 
 /** True when `a` and `b` are equal in every field (roles and groups in the same order). */
-function samePrincipal(a: SessionInfo['principal'], b: SessionInfo['principal']): boolean {
+function equalPrincipals(a: SessionInfo['principal'], b: SessionInfo['principal']): boolean {
   return (
     a.tenant === b.tenant &&
     a.id === b.id &&
@@ -41,7 +41,7 @@ export class Sessions {
   remember(info: SessionInfo, now = Date.now()): SessionState {
     const known = this.byId.get(info.id);
     if (known) {
-      if (info.principal !== known.info.principal && samePrincipal(info.principal, known.info.principal))
+      if (info.principal !== known.info.principal && equalPrincipals(info.principal, known.info.principal))
         info.principal = known.info.principal;
       known.info = info;
       known.lastSeen = now;
