@@ -9,6 +9,9 @@ import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 /** The prefix of every Meshgate API key, so that secret scanners and people recognise one. */
 export const ApiKeyPrefix = 'mgk_';
 
+/** The length of every API key: the prefix, 16 hex digits, `_` and 43 base64url characters. */
+export const ApiKeyLength = 64;
+
 const KEY = /^mgk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 /** Longest Authorization header value looked at; a key is 64 characters. */
 const MAX_BEARER = 512;
@@ -34,7 +37,7 @@ export function generateApiKey(): GeneratedApiKey {
 
 /** Splits `text` into key id and secret; null when it is not a well-formed key. */
 export function parseApiKey(text: string): ParsedApiKey | null {
-  if (text.length !== 64) return null;
+  if (text.length !== ApiKeyLength) return null;
   const m = KEY.exec(text);
   return m ? { keyId: m[1]!, secret: m[2]! } : null;
 }

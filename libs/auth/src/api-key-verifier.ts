@@ -11,14 +11,16 @@ import type { ApiKeyRecord, Principal } from '@meshgate/contracts';
 import { parseApiKey, secretMatches } from './api-key-format';
 import type { StoredApiKey } from './api-key-store';
 import { decodeKeyEntry, openKeyBucket, type OnCorrupt } from './key-bucket';
-import { keyStatus } from './key-lifecycle';
 
 /** Why a key was refused. */
 export type RefusalReason = 'malformed' | 'unknown' | 'revoked' | 'expired' | 'unavailable';
 
 /** The outcome of one verification. */
 export type VerifyResult =
-  { ok: true; principal: Principal; keyId: string } | { ok: false; reason: RefusalReason };
+  { ok: true; principal: Principal; keyId: string; scheme: 'api-key' } | { ok: false; reason: RefusalReason };
+
+/** How many accepted keys the verifier remembers (its memory of them is dropped whole beyond that). */
+export const MaxRememberedKeys = 10_000;
 
 export interface ApiKeyVerifierOptions {
   /** Bucket name; `mg_api_keys` unless a test isolates itself. */
@@ -36,14 +38,32 @@ export interface ApiKeyVerifierOptions {
 interface Known {
   revision: number;
   record: ApiKeyRecord | null;
-  principal: Principal | null;
   /** The record's digest as bytes, decoded once rather than per request. */
   digest: Buffer | null;
+  /** When the key stops being active (its revocation or expiry instant, parsed once); Infinity: never. */
+  revokedMs: number;
+  expiresMs: number;
+  /** The one answer for this key while it is active, shared by every request that presents it. */
+  accepted: VerifyResult | null;
 }
+
+const Malformed: VerifyResult = Object.freeze({ ok: false, reason: 'malformed' });
+const Unavailable: VerifyResult = Object.freeze({ ok: false, reason: 'unavailable' });
+const Unknown: VerifyResult = Object.freeze({ ok: false, reason: 'unknown' });
+const Revoked: VerifyResult = Object.freeze({ ok: false, reason: 'revoked' });
+const Expired: VerifyResult = Object.freeze({ ok: false, reason: 'expired' });
 
 /** A running verifier; create it with `ApiKeyVerifier.start`. */
 export class ApiKeyVerifier {
   private readonly keys = new Map<string, Known>();
+  /**
+   * Keys presented and accepted, by their full text, so that a key seen before costs one map lookup
+   * rather than a parse and a SHA-256. An entry counts only while it is the very Known of its key id: a
+   * rotation, revocation or deletion learns a new one, so the entry stops matching at once. A lookup by
+   * the whole text hashes all of it, so its timing tells nothing of how much of a secret was guessed.
+   * Kept in this process's memory only, never stored or logged, and bounded by MaxRememberedKeys.
+   */
+  private readonly remembered = new Map<string, Known>();
   private readonly now: () => number;
   private watch: QueuedIterator<KvWatchEntry> | undefined;
   private loop: Promise<void> | undefined;
@@ -62,16 +82,26 @@ export class ApiKeyVerifier {
 
   /** Verifies the text of an API key (the credential of a bearer header). */
   verify(apiKey: string): VerifyResult {
+    const seen = this.remembered.get(apiKey);
+    if (seen !== undefined && this.state === 'live' && this.keys.get(seen.record!.keyId) === seen)
+      return this.statusOf(seen);
     const parsed = parseApiKey(apiKey);
-    if (parsed === null) return { ok: false, reason: 'malformed' };
-    if (this.state !== 'live') return { ok: false, reason: 'unavailable' };
+    if (parsed === null) return Malformed;
+    if (this.state !== 'live') return Unavailable;
     const known = this.keys.get(parsed.keyId);
     // The secret is checked before anything about the key is told: without it, every key is "unknown".
-    if (!known?.record || !known.principal || !known.digest || !secretMatches(parsed.secret, known.digest))
-      return { ok: false, reason: 'unknown' };
-    const status = keyStatus(known.record, this.now());
-    if (status !== 'active') return { ok: false, reason: status };
-    return { ok: true, principal: known.principal, keyId: parsed.keyId };
+    if (!known?.record || !known.digest || !secretMatches(parsed.secret, known.digest)) return Unknown;
+    if (this.remembered.size >= MaxRememberedKeys) this.remembered.clear();
+    this.remembered.set(apiKey, known);
+    return this.statusOf(known);
+  }
+
+  /** The answer for a key whose secret matched: active, revoked or expired now. */
+  private statusOf(known: Known): VerifyResult {
+    const now = this.now();
+    if (known.revokedMs <= now) return Revoked;
+    if (known.expiresMs <= now) return Expired;
+    return known.accepted ?? Unknown;
   }
 
   /**
@@ -97,6 +127,7 @@ export class ApiKeyVerifier {
   /** Ends the watch; every key is refused afterwards. Safe to call twice. */
   async stop(): Promise<void> {
     this.state = 'stopped';
+    this.remembered.clear();
     this.watch?.stop();
     await this.loop;
   }
@@ -156,13 +187,21 @@ export class ApiKeyVerifier {
   private learn(keyId: string, revision: number, record: ApiKeyRecord | null): void {
     const known = this.keys.get(keyId);
     if (known && known.revision >= revision) return;
+    const principal = record ? principalOf(record) : null;
     this.keys.set(keyId, {
       revision,
       record,
-      principal: record ? principalOf(record) : null,
       digest: record ? Buffer.from(record.hash, 'hex') : null,
+      revokedMs: instant(record?.revokedAt),
+      expiresMs: instant(record?.expiresAt),
+      accepted: principal ? Object.freeze({ ok: true, principal, keyId, scheme: 'api-key' }) : null,
     });
   }
+}
+
+/** An ISO instant in epoch ms; Infinity when absent (never). */
+function instant(iso: string | undefined): number {
+  return iso === undefined ? Number.POSITIVE_INFINITY : Date.parse(iso);
 }
 
 /** The principal a record authenticates; frozen, since every request of the key shares it. */

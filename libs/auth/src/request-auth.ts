@@ -6,8 +6,8 @@
  * `retry-after` when the credential cannot be checked right now. The credential is never echoed.
  */
 import type { Principal } from '@meshgate/contracts';
-import { ApiKeyPrefix } from './api-key-format';
-import type { RefusalReason } from './api-key-verifier';
+import { ApiKeyLength, ApiKeyPrefix } from './api-key-format';
+import type { RefusalReason, VerifyResult } from './api-key-verifier';
 import type { KeyVerifier } from './bearer-auth';
 import { insufficientScopeChallenge, unauthorizedChallenge, type UnauthorizedError } from './challenge';
 import type { JwtRefusalReason, JwtVerifier } from './jwt-verifier';
@@ -52,6 +52,11 @@ const ApiKeyDetails: Record<RefusalReason, string> = {
   unavailable: 'API keys cannot be verified right now; retry later',
 };
 
+/** `Bearer mgk_…`: the header of an API key in its usual form, and its length. */
+const BearerPrefixLength = 'Bearer '.length;
+const BearerApiKey = `Bearer ${ApiKeyPrefix}`;
+const BearerApiKeyLength = BearerPrefixLength + ApiKeyLength;
+
 /** RFC 6750 b64token: the characters a bearer credential may have. */
 const B64Token = /^[A-Za-z0-9\-._~+/]+=*$/;
 
@@ -64,6 +69,17 @@ export function authenticateRequest(
   authorization: string | undefined,
   deps: RequestAuthDeps,
 ): RequestAuth | Promise<RequestAuth> {
+  // The common case first: exactly "Bearer " and a well-formed API key, which the checks below would all
+  // pass. The verifier's answer for an active key is one shared object, returned as it is.
+  if (
+    authorization !== undefined &&
+    authorization.length === BearerApiKeyLength &&
+    authorization.startsWith(BearerApiKey)
+  ) {
+    const result = deps.apiKeys.verify(authorization.slice(BearerPrefixLength));
+    // Malformed (a space or a comma inside, say): the checks below tell what is wrong with the header.
+    if (result.ok || result.reason !== 'malformed') return apiKeyAuth(result, deps);
+  }
   if (authorization === undefined || authorization.trim() === '')
     return unauthorized(deps, 'missing', 'an "Authorization: Bearer <token>" header is required');
   if (authorization.length > MaxAuthorizationLength)
@@ -97,15 +113,17 @@ export function authenticateRequest(
       'invalid_token',
     );
 
-  if (rest.startsWith(ApiKeyPrefix)) {
-    const result = deps.apiKeys.verify(rest);
-    if (result.ok) return { ok: true, principal: result.principal, scheme: 'api-key', keyId: result.keyId };
-    if (result.reason === 'unavailable') return unavailable(ApiKeyDetails.unavailable);
-    return unauthorized(deps, result.reason, ApiKeyDetails[result.reason], 'invalid_token');
-  }
+  if (rest.startsWith(ApiKeyPrefix)) return apiKeyAuth(deps.apiKeys.verify(rest), deps);
   if (deps.jwt === undefined)
     return unauthorized(deps, 'malformed', ApiKeyDetails.malformed, 'invalid_token');
   return authenticateJwt(rest, deps, deps.jwt);
+}
+
+/** The answer for an API key the verifier answered `result` for. */
+function apiKeyAuth(result: VerifyResult, deps: RequestAuthDeps): RequestAuth {
+  if (result.ok) return result;
+  if (result.reason === 'unavailable') return unavailable(ApiKeyDetails.unavailable);
+  return unauthorized(deps, result.reason, ApiKeyDetails[result.reason], 'invalid_token');
 }
 
 /** The JWT branch of `authenticateRequest`. */

@@ -104,10 +104,11 @@ describe('authenticateBearer', () => {
 
   it('answers the principal of a key the verifier accepts', () => {
     const key = generateApiKey().apiKey;
-    expect(authenticateBearer(verifier({ ok: true, principal, keyId: 'k' }), `Bearer ${key}`, 'mg')).toEqual({
+    expect(authenticateBearer(verifier({ ok: true, principal, keyId: 'k', scheme: 'api-key' }), `Bearer ${key}`, 'mg')).toEqual({
       ok: true,
       principal,
       keyId: 'k',
+      scheme: 'api-key',
     });
     expect(seen.at(-1)).toBe(key);
   });

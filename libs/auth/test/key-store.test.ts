@@ -142,6 +142,7 @@ describe('ApiKeyVerifier', () => {
     expect(v.verify(key.apiKey)).toEqual({
       ok: true,
       keyId: key.record.keyId,
+      scheme: 'api-key',
       principal: { tenant: 'acme', id: 'bot-1', kind: 'agent', roles: ['agent'], groups: ['ops'] },
     });
     const forged = `${key.apiKey.slice(0, 21)}${generateApiKey().secret}`;
@@ -149,6 +150,29 @@ describe('ApiKeyVerifier', () => {
     expect(v.verify(generateApiKey().apiKey)).toEqual({ ok: false, reason: 'unknown' });
     expect(v.verify(`${key.apiKey} `)).toEqual({ ok: false, reason: 'malformed' });
     expect(v.verify('')).toEqual({ ok: false, reason: 'malformed' });
+  });
+
+  it('answers a key seen before from memory, until anything about the key changes', async () => {
+    const clock = new ManualClock();
+    const { bucket, store } = await setup(clock);
+    const v = await verifier(bucket, nc, clock);
+    const key = await store.create(agent);
+    v.observe(key);
+    const first = v.verify(key.apiKey);
+    expect(first.ok).toBe(true);
+    // The same shared answer: nothing is parsed, hashed or allocated for a key seen before.
+    expect(v.verify(key.apiKey)).toBe(first);
+    // Another secret under the same key id is not the remembered text: it is checked, and refused.
+    expect(v.verify(`${key.apiKey.slice(0, 21)}${generateApiKey().secret}`)).toEqual({
+      ok: false,
+      reason: 'unknown',
+    });
+    expect(v.verify(key.apiKey)).toBe(first);
+    const revoked = await store.revoke(key.record.keyId, { atMs: clock.ms + 1000 });
+    v.observe(revoked!);
+    expect(v.verify(key.apiKey).ok).toBe(true);
+    clock.advance(1000);
+    expect(v.verify(key.apiKey)).toEqual({ ok: false, reason: 'revoked' });
   });
 
   it('starts on an empty bucket, then learns new keys and revocations made on another connection within 1 s', async () => {

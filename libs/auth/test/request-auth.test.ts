@@ -27,7 +27,7 @@ function stubKeys(down = false): KeyVerifier {
     verify(apiKey: string): VerifyResult {
       if (!apiKey.startsWith('mgk_') || apiKey.length !== 64) return { ok: false, reason: 'malformed' };
       if (down) return { ok: false, reason: 'unavailable' };
-      if (apiKey === good.apiKey) return { ok: true, principal: admin, keyId: good.keyId };
+      if (apiKey === good.apiKey) return { ok: true, principal: admin, keyId: good.keyId, scheme: 'api-key' };
       return { ok: false, reason: apiKey === revoked.apiKey ? 'revoked' : 'unknown' };
     },
   };

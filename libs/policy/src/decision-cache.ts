@@ -90,31 +90,38 @@ export function decisionKey(
   used: ReadonlySet<ContextAttribute>,
 ): string | null {
   const r = req.resource;
-  const parts: unknown[] = [
-    revisions,
-    principalPart(req.principal),
-    req.action,
-    r.kind,
-    r.server,
-    r.kind === 'server' ? '' : r.name,
+  // Joined by newlines: no part holds a raw one (names are JSON-quoted, the principal's part is JSON, the
+  // rest are enums, revision numbers and server names), so two different requests never share a key.
+  let key =
+    revisions +
+    '\n' +
+    principalPart(req.principal) +
+    '\n' +
+    req.action +
+    '\n' +
+    r.kind +
+    '\n' +
+    r.server +
+    '\n' +
+    (r.kind === 'server' ? '' : JSON.stringify(r.name)) +
+    '\n' +
     // A server's trust is an attribute of the Server entity too, read or not by `context.serverTrust`.
-    req.context.serverTrust ?? null,
-  ];
+    (req.context.serverTrust ?? '');
   const ctx = req.context;
   const readsArguments = used.has('arguments') || used.has('argumentNumbers');
   if (readsArguments) {
     if (!argumentsWithinLimits(ctx.arguments)) return null;
-    parts.push(canonicalArguments(ctx.arguments));
+    key += '\n' + canonicalArguments(ctx.arguments);
   }
   for (const name of ContextAttributes) {
     if (!used.has(name)) continue;
     if (name === 'annotations') {
       const a = ctx.annotations;
-      parts.push([a?.readOnlyHint, a?.destructiveHint, a?.idempotentHint, a?.openWorldHint]);
-    } else if (name === 'protocolVersion') parts.push(ctx.protocolVersion ?? null);
-    else if (name === 'time') parts.push(Math.floor(ctx.time / 1000));
-    else if (name === 'clientAddress') parts.push(clientIp(ctx.clientAddress) ?? null);
+      key +=
+        '\n' + JSON.stringify([a?.readOnlyHint, a?.destructiveHint, a?.idempotentHint, a?.openWorldHint]);
+    } else if (name === 'protocolVersion') key += '\n' + JSON.stringify(ctx.protocolVersion ?? null);
+    else if (name === 'time') key += '\n' + Math.floor(ctx.time / 1000);
+    else if (name === 'clientAddress') key += '\n' + JSON.stringify(clientIp(ctx.clientAddress) ?? null);
   }
-  const key = JSON.stringify(parts);
   return key.length > MaxDecisionKeyLength ? null : key;
 }

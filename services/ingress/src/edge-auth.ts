@@ -93,6 +93,7 @@ export function createEdgeAuth(deps: EdgeAuthDeps): EdgeAuth {
       resourceOf,
       metadata,
     };
+  const baseDeps = { apiKeys: deps.apiKeys, ...(deps.jwt ? { jwt: deps.jwt } : {}) };
   return {
     mode: 'on',
     resourceOf,
@@ -112,18 +113,30 @@ export function createEdgeAuth(deps: EdgeAuthDeps): EdgeAuth {
             },
           },
         };
-      const result = authenticateRequest(raw, {
-        apiKeys: deps.apiKeys,
-        ...(deps.jwt ? { jwt: deps.jwt } : {}),
-        ...(oauth ? { resourceMetadataUrl: metadataUrlFor(resourceOf(request)) } : {}),
-      });
+      // The metadata URL is per endpoint, so a request names it only where OAuth issuers are configured.
+      const result = authenticateRequest(
+        raw,
+        oauth ? { ...baseDeps, resourceMetadataUrl: metadataUrlFor(resourceOf(request)) } : baseDeps,
+      );
       return result instanceof Promise ? result.then((r) => edgeResult(r, raw)) : edgeResult(result, raw);
     },
   };
 }
 
 /** What ingress makes of an authentication result: the caller, or the refusal to answer. */
+/** The result for each API key's shared answer (see ApiKeyVerifier), made once: its requests share it. */
+const apiKeyResults = new WeakMap<RequestAuth, EdgeAuthResult>();
+
 function edgeResult(result: RequestAuth, raw: string | undefined): EdgeAuthResult {
+  if (result.ok && result.scheme === 'api-key') {
+    let shared = apiKeyResults.get(result);
+    if (shared === undefined) {
+      const caller: Caller = Object.freeze({ principal: result.principal, scheme: result.scheme });
+      shared = Object.freeze({ ok: true as const, caller });
+      apiKeyResults.set(result, shared);
+    }
+    return shared;
+  }
   const token = result.ok && result.scheme === 'jwt' ? bearerCredential(raw) : null;
   if (result.ok)
     return {

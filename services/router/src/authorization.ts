@@ -14,6 +14,7 @@ import {
   LimitsConfig,
   LimitsKey,
   type PolicyAnnotations,
+  type PolicyContext,
   type DecisionReply,
   type PolicyAction,
   type PolicyResource,
@@ -124,24 +125,22 @@ export async function startAuthorizer(
         return null;
       },
       decide(session, action, resource, facts) {
+        // Built field by field rather than by spreads: this runs for every call of every agent.
+        const context: PolicyContext = {
+          // Every server comes from the operator's own configuration or admin API until the registry
+          // verifies publishers (registry issue); policies can already tell them apart by this field.
+          serverTrust: 'internal',
+          protocolVersion: session.protocolVersion,
+          time: Date.now(),
+        };
+        if (facts.arguments) context.arguments = facts.arguments;
         // pickHints keeps exactly the four boolean hints PolicyAnnotations describes: no schema pass per call.
-        const annotations: PolicyAnnotations = pickHints(facts.annotations);
-        const reply = engine.decide({
-          v: 1,
-          principal: session.principal,
-          action,
-          resource,
-          context: {
-            ...(facts.arguments ? { arguments: facts.arguments } : {}),
-            ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
-            // Every server comes from the operator's own configuration or admin API until the registry
-            // verifies publishers (registry issue); policies can already tell them apart by this field.
-            serverTrust: 'internal',
-            protocolVersion: session.protocolVersion,
-            time: Date.now(),
-            ...(facts.clientAddress ? { clientAddress: facts.clientAddress } : {}),
-          },
-        });
+        if (facts.annotations) {
+          const annotations = pickHints(facts.annotations);
+          if (Object.keys(annotations).length > 0) context.annotations = annotations;
+        }
+        if (facts.clientAddress) context.clientAddress = facts.clientAddress;
+        const reply = engine.decide({ v: 1, principal: session.principal, action, resource, context });
         decisions++;
         if (reply.effect === 'deny') denials++;
         return reply;
@@ -175,9 +174,8 @@ export async function startAuthorizer(
 }
 
 /** The four boolean hints of a tool's annotations; anything else there is not for policies. */
-function pickHints(annotations: Record<string, unknown> | undefined): PolicyAnnotations {
+function pickHints(annotations: Record<string, unknown>): PolicyAnnotations {
   const out: Record<string, boolean> = {};
-  if (!annotations) return out;
   for (const hint of ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'])
     if (typeof annotations[hint] === 'boolean') out[hint] = annotations[hint];
   return out;

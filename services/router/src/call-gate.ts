@@ -80,7 +80,7 @@ export async function gateRequest(
   }
   const admitting = authz.admit(session, server, need.tool);
   const admission = admitting instanceof Promise ? await admitting : admitting;
-  if (admission.ok) return { ok: true, release: () => admission.release() };
+  if (admission.ok) return admission;
   const data = LimitExceeded.safeParse(admission.exceeded);
   const code = admission.unavailable ? ErrorCodes.ServiceUnavailable : ErrorCodes.RateLimited;
   return {
