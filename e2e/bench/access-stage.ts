@@ -8,7 +8,8 @@
  * The control's differences (control - open, two identical stacks) show the noise floor of that figure on
  * this machine in this run. Each round also weighs the CPU time the stack's processes (every process of
  * its groups and its NATS server) spent per call, read from /proc: at saturation, p50 follows CPU per
- * call (Little's law), and the CPU difference is what the stage costs.
+ * call (Little's law), and the CPU difference is what the stage costs. The stacks are started afresh for
+ * each block of rounds (see measureAccessStage).
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { spawnNats, type SpawnedNats } from '@meshgate/testing';
@@ -21,6 +22,8 @@ import type { CellFigures } from './latency-stats';
 export interface AccessStagePlan {
   sessions: readonly number[];
   rounds: number;
+  /** How many times the three stacks are started afresh; the rounds are spread over these blocks. */
+  blocks: number;
   durationMs: number;
   warmupCalls: number;
 }
@@ -101,45 +104,65 @@ async function round(stack: Stack, sessions: number, plan: AccessStagePlan): Pro
 
 const Stacks: readonly AccessStack[] = ['enforced', 'open', 'control'];
 
-/** Starts the three stacks, warms them up, and measures `plan.rounds` rotating rounds per session count. */
+/** Starts the three stacks, each on a NATS server of its own, and warms them up. */
+async function startStacks(
+  children: ChildProcesses,
+  plan: AccessStagePlan,
+  progress: (line: string) => void,
+  stacks: Map<AccessStack, Stack>,
+): Promise<void> {
+  for (const name of Stacks) {
+    const nats = await spawnNats();
+    progress(`access stage: starting the ${name} stdio stack`);
+    const access = name === 'enforced' ? 'enforced' : 'open';
+    const target = await startMeshgate(children, nats.url, { kind: 'stdio' }, { audit: 'off', access }).catch(
+      async (error: unknown) => {
+        await nats.stop();
+        throw error;
+      },
+    );
+    stacks.set(name, { nats, target });
+    const cell = { endpoint: `${target.baseUrl}/servers/bench/mcp`, headers: target.headers, tool: 'echo' };
+    await runCell({ ...cell, sessions: 8, warmupCalls: plan.warmupCalls, durationMs: 100 });
+  }
+}
+
+/**
+ * Measures `plan.rounds` rotating rounds per session count, in `plan.blocks` blocks: each block starts the
+ * three stacks afresh and stops them after its share of the rounds. Two processes started alike can differ
+ * by several percent for as long as they live (JIT and heap layout), so rounds over one set of processes
+ * would measure those processes as much as the access stage; fresh stacks per block spread that over the
+ * figure, and the control shows what is left of it.
+ */
 export async function measureAccessStage(
   children: ChildProcesses,
   plan: AccessStagePlan,
   progress: (line: string) => void,
 ): Promise<AccessStageFigures[]> {
-  const stacks = new Map<AccessStack, Stack>();
-  try {
-    for (const name of Stacks) {
-      const nats = await spawnNats();
-      progress(`access stage: starting the ${name} stdio stack`);
-      const access = name === 'enforced' ? 'enforced' : 'open';
-      const target = await startMeshgate(children, nats.url, { kind: 'stdio' }, { audit: 'off', access }).catch(
-        async (error: unknown) => {
-          await nats.stop();
-          throw error;
-        },
-      );
-      stacks.set(name, { nats, target });
-      const cell = { endpoint: `${target.baseUrl}/servers/bench/mcp`, headers: target.headers, tool: 'echo' };
-      await runCell({ ...cell, sessions: 8, warmupCalls: plan.warmupCalls, durationMs: 100 });
-    }
-    const out: AccessStageFigures[] = [];
-    for (const sessions of plan.sessions) {
-      const figures: AccessStageFigures = { sessions, enforced: [], open: [], control: [] };
-      for (let r = 0; r < plan.rounds; r++) {
-        progress(`access stage: ${sessions} session(s), round ${r + 1} of ${plan.rounds}`);
-        const order = Stacks.map((_, i) => Stacks[(i + r) % Stacks.length]!);
-        for (const name of order) figures[name].push(await round(stacks.get(name)!, sessions, plan));
+  const out: AccessStageFigures[] = plan.sessions.map((sessions) => ({ sessions, enforced: [], open: [], control: [] }));
+  const blocks = Math.max(1, Math.min(plan.blocks, plan.rounds));
+  let r = 0;
+  for (let block = 0; block < blocks; block++) {
+    const stacks = new Map<AccessStack, Stack>();
+    // Rounds spread evenly over the blocks: the first blocks take the remainder.
+    const roundsHere = Math.floor(plan.rounds / blocks) + (block < plan.rounds % blocks ? 1 : 0);
+    try {
+      await startStacks(children, plan, progress, stacks);
+      for (let i = 0; i < roundsHere; i++, r++) {
+        for (const figures of out) {
+          progress(`access stage: block ${block + 1} of ${blocks}, ${figures.sessions} session(s), round ${r + 1} of ${plan.rounds}`);
+          const order = Stacks.map((_, k) => Stacks[(k + r) % Stacks.length]!);
+          for (const name of order) figures[name].push(await round(stacks.get(name)!, figures.sessions, plan));
+        }
       }
-      out.push(figures);
-    }
-    return out;
-  } finally {
-    for (const stack of stacks.values()) {
-      await stack.target.stop();
-      await stack.nats.stop();
+    } finally {
+      for (const stack of stacks.values()) {
+        await stack.target.stop();
+        await stack.nats.stop();
+      }
     }
   }
+  return out;
 }
 
 /** The median of `values` (the mean of the middle two for an even count); NaN when empty. */

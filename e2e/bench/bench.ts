@@ -51,7 +51,9 @@ const BenchEnv = z.object({
   /** 0 skips the audit rows: the stdio stack again with the trail published only, and with its archiver. */
   BENCH_AUDIT_ROWS: z.coerce.number().int().min(0).max(1).default(1),
   /** Rotating rounds of the access-stage phase (enforced, open and control stdio stacks side by side); 0 skips it. */
-  BENCH_ACCESS_ROUNDS: z.coerce.number().int().min(0).max(50).default(8),
+  BENCH_ACCESS_ROUNDS: z.coerce.number().int().min(0).max(60).default(12),
+  /** How many times the access-stage phase starts its three stacks afresh (its rounds spread over them). */
+  BENCH_ACCESS_BLOCKS: z.coerce.number().int().min(1).max(20).default(4),
   /** Measured window of one access-stage round per stack. */
   BENCH_ACCESS_MS: z.coerce.number().int().min(200).max(60_000).default(1500),
   /** 0 skips the in-process decision micro-benchmark (libs/policy/bench/decide.ts). */
@@ -180,7 +182,7 @@ async function runPhases(env: BenchEnv, natsUrl: string, children: ChildProcesse
     if (env.BENCH_ACCESS_ROUNDS > 0) {
       // Its own NATS servers: the three stacks run at once, measured in rotating rounds (access-stage.ts).
       try {
-        const plan = { sessions: env.BENCH_SESSIONS, rounds: env.BENCH_ACCESS_ROUNDS, durationMs: env.BENCH_ACCESS_MS, warmupCalls: env.BENCH_WARMUP_CALLS };
+        const plan = { sessions: env.BENCH_SESSIONS, rounds: env.BENCH_ACCESS_ROUNDS, blocks: env.BENCH_ACCESS_BLOCKS, durationMs: env.BENCH_ACCESS_MS, warmupCalls: env.BENCH_WARMUP_CALLS };
         access = { figures: await measureAccessStage(children, plan, progress) };
       } catch (error) {
         progress(`access stage FAILED: ${message(error)}`);
