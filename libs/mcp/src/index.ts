@@ -5,3 +5,4 @@ export * from './request-mapping';
 export * from './task-mapping';
 export * from './logging';
 export * from './capabilities';
+export * from './era-results';

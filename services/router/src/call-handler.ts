@@ -2,11 +2,13 @@
  * The `router.call` endpoints: one RouterCall in, one RouterReply out, carrying the JSON-RPC response with
  * the agent's own id. The session is remembered so that notifications without a call can reach it later.
  * The call's trace id travels with its origin to every request relayed upstream for it (audit trail); a
- * fail-closed trail without room refuses the call.
+ * fail-closed trail without room refuses the call. A result goes back in a form the agent's negotiated
+ * version can read (libs/mcp era-results).
  */
 import type { CallContext as BusCallContext } from '@meshgate/bus';
 import { ErrorCodes, parseIngressStream, type RouterCall, type RouterReply } from '@meshgate/contracts';
 import { traceIdOf } from '@meshgate/audit';
+import { resultForAgent } from '@meshgate/mcp';
 import type { CallContext } from './call-context';
 import type { CallOrigin, Outcome } from './upstream/relay-table';
 import { federatedCall } from './federated';
@@ -37,7 +39,12 @@ export async function handleCall(
   };
   const gate: GateCall = { session: call.session, origin, clientAddress: call.clientAddress };
   const outcome = await answer(ctx, call, gate, bus.deadline);
-  return { v: 1, router: ctx.instanceId, message: { jsonrpc: '2.0', id: call.message.id, ...outcome } };
+  // Results the agent's version cannot read are converted to what it can (an upstream may be newer).
+  const result =
+    'result' in outcome
+      ? { result: resultForAgent(call.message.method, outcome.result, call.session.protocolVersion) }
+      : outcome;
+  return { v: 1, router: ctx.instanceId, message: { jsonrpc: '2.0', id: call.message.id, ...result } };
 }
 
 /** The outcome of a call: refused while the trail or policy cannot vouch for it, else routed by target. */

@@ -66,6 +66,24 @@ describe('per-server endpoint', () => {
     expect(echo).toEqual({ content: [{ type: 'text', text: 'echo: hi' }] });
   });
 
+  it('answers an agent of an older version in its own version: no field it cannot read, structured output as text', async () => {
+    const s = { ...newSession({ kind: 'server', server: alpha }), protocolVersion: '2025-03-26' };
+    const tools = resultOf(await h.call(s, 'tools/list'))['tools'] as Record<string, unknown>[];
+    const { title: _t, outputSchema: _o, icons: _i, ...readable } = RichTool;
+    expect(tools.find((t) => t['name'] === 'rich')).toEqual(readable);
+    // The fixture's `rich` sends a text block beside its structured output: the agent keeps the text only.
+    const rich = resultOf(await h.call(s, 'tools/call', { name: 'rich', arguments: { q: 'a' } }));
+    expect(rich).toEqual({ content: [{ type: 'text', text: '7' }] });
+    const links = resultOf(await h.call(s, 'tools/call', { name: 'links', arguments: {} }));
+    expect(links['content']).toEqual([
+      { type: 'text', text: 'Resource: greeting <fixture://greeting>' },
+      { type: 'resource', resource: { uri: 'fixture://items/1', text: 'item 1' } },
+    ]);
+    const old = { ...s, protocolVersion: '2024-11-05' };
+    const oldTools = resultOf(await h.call(old, 'tools/list'))['tools'] as Record<string, unknown>[];
+    expect(oldTools.find((t) => t['name'] === 'rich')).not.toHaveProperty('annotations');
+  });
+
   it('keeps the agent id in the reply', async () => {
     const s = newSession({ kind: 'server', server: alpha });
     const reply = await h.call(s, 'ping', undefined, { id: 'my-id-7' });

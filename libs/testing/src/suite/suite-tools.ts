@@ -53,7 +53,8 @@ export function toolTests({ opts, naming, probe, call }: SuiteContext): void {
       prompts: { listChanged: true },
       logging: {},
       completions: {},
-      tasks: TASKS_CAPABILITY,
+      // Tasks came with 2025-11-25: an older agent is not told of a capability its version cannot use.
+      ...(opts.era >= '2025-11-25' ? { tasks: TASKS_CAPABILITY } : {}),
     });
   });
 
