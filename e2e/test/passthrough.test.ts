@@ -44,6 +44,7 @@ for (const era of ERAS) {
       naming: perServerNaming,
       era,
       upstreamClientName: 'meshgate',
+      eraBridged: true,
     });
   });
 
@@ -53,6 +54,7 @@ for (const era of ERAS) {
       era,
       crashable: true,
       upstreamClientName: 'meshgate',
+      eraBridged: true,
     });
   });
 
@@ -62,6 +64,7 @@ for (const era of ERAS) {
       era,
       gatewayInfo: { name: 'meshgate' },
       upstreamClientName: 'meshgate',
+      eraBridged: true,
     });
   });
 
@@ -72,6 +75,7 @@ for (const era of ERAS) {
       crashable: true,
       gatewayInfo: { name: 'meshgate' },
       upstreamClientName: 'meshgate',
+      eraBridged: true,
     });
   });
 }

@@ -40,10 +40,11 @@ export async function handleCall(
   const gate: GateCall = { session: call.session, origin, clientAddress: call.clientAddress };
   const outcome = await answer(ctx, call, gate, bus.deadline);
   // Results the agent's version cannot read are converted to what it can (an upstream may be newer).
-  const result =
-    'result' in outcome
-      ? { result: resultForAgent(call.message.method, outcome.result, call.session.protocolVersion) }
-      : outcome;
+  let result = outcome;
+  if ('result' in outcome) {
+    const converted = resultForAgent(call.message.method, outcome.result, call.session.protocolVersion);
+    if (converted !== outcome.result) result = { result: converted };
+  }
   return { v: 1, router: ctx.instanceId, message: { jsonrpc: '2.0', id: call.message.id, ...result } };
 }
 

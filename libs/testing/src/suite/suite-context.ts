@@ -33,6 +33,12 @@ export interface FeatureSuiteOptions {
    * default) when the probe talks to the fixture, the gateway's when a gateway connects upstream itself.
    */
   upstreamClientName?: string;
+  /**
+   * Set when the endpoint answers in the probe's era even where the fixture is newer (Meshgate converts
+   * results down to the agent's version): initialize then shows no capability the era lacks (tasks before
+   * 2025-11-25). Unset: the fixture's capabilities as the fixture itself sends them.
+   */
+  eraBridged?: boolean;
 }
 
 /** The suite's probe and options, handed to every test file of the suite. */

@@ -53,8 +53,8 @@ export function toolTests({ opts, naming, probe, call }: SuiteContext): void {
       prompts: { listChanged: true },
       logging: {},
       completions: {},
-      // Tasks came with 2025-11-25: an older agent is not told of a capability its version cannot use.
-      ...(opts.era >= '2025-11-25' ? { tasks: TASKS_CAPABILITY } : {}),
+      // Tasks came with 2025-11-25: a bridging endpoint does not tell an older agent of them.
+      ...(opts.era >= '2025-11-25' || !opts.eraBridged ? { tasks: TASKS_CAPABILITY } : {}),
     });
   });
 
