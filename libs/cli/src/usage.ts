@@ -94,13 +94,6 @@ Examples:
   meshgate servers remove fs
   meshgate keys create --tenant acme --principal ci-bot --kind agent --role agent --expires-in-days 90
   meshgate keys create --tenant acme --principal secops --role auditor
-  meshgate upstream-tokens put <server> --token-file <path | -> [--json]
-  meshgate upstream-tokens status <server> [--json]
-  meshgate upstream-tokens delete <server> [--json]
-      Your own token for an upstream server whose definition says auth: {type: principal-token}: the
-      gateway sends it upstream on your calls. put reads it from a file, or from standard input with
-      "--token-file -"; it is stored encrypted and never shown again (status tells only when it was
-      stored). It is stored for the principal of --api-key (an API key, or a JWT access token).
   meshgate upstream-tokens put github --token-file ~/.config/github-token
   meshgate audit query --tenant default --kind response-sent --from 2026-11-24T00:00:00Z
   meshgate policies put acme --file policies/acme.cedar

@@ -23,7 +23,7 @@ import type { Io } from '../io';
 /** Where ingress (and its admin API) is reached without `--ingress-url` / MESHGATE_INGRESS_URL. */
 export const DefaultIngressUrl = 'http://127.0.0.1:8080';
 
-interface KeysTarget {
+export interface KeysTarget {
   ingressUrl: string;
   apiKey: string;
   json: boolean;
@@ -161,6 +161,22 @@ function keyId(raw: string | undefined): string {
 }
 
 function keysTarget(values: Values, env: Readonly<Record<string, string | undefined>>): KeysTarget {
+  return ingressTarget(
+    values,
+    env,
+    '"keys" needs an admin API key: --api-key or MESHGATE_API_KEY ("meshgate start" prints one on its first run)',
+  );
+}
+
+/**
+ * Where a command of ingress's admin APIs goes and with which key: `--ingress-url`, MESHGATE_INGRESS_URL or
+ * the default, and `--api-key` or MESHGATE_API_KEY; `missingKey` is the usage error without a key.
+ */
+export function ingressTarget(
+  values: Values,
+  env: Readonly<Record<string, string | undefined>>,
+  missingKey: string,
+): KeysTarget {
   const flag = values['ingress-url'] as string | undefined;
   const raw = flag ?? env['MESHGATE_INGRESS_URL'] ?? DefaultIngressUrl;
   if (!z.url({ protocol: /^https?$/ }).safeParse(raw).success)
@@ -168,10 +184,7 @@ function keysTarget(values: Values, env: Readonly<Record<string, string | undefi
       `${flag === undefined ? 'MESHGATE_INGRESS_URL' : '--ingress-url'} must be an http(s) URL, got "${raw}"`,
     );
   const apiKey = (values['api-key'] as string | undefined) ?? env['MESHGATE_API_KEY'] ?? '';
-  if (apiKey === '')
-    throw new UsageError(
-      '"keys" needs an admin API key: --api-key or MESHGATE_API_KEY ("meshgate start" prints one on its first run)',
-    );
+  if (apiKey === '') throw new UsageError(missingKey);
   return { ingressUrl: raw.replace(/\/+$/, ''), apiKey, json: values['json'] === true };
 }
 

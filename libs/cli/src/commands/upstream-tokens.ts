@@ -8,13 +8,12 @@
 import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
 import { ServerName } from '@meshgate/contracts';
 import { UpstreamTokenStatus, UpstreamTokenValue, UpstreamTokensPath } from '@meshgate/auth';
 import { ApiClient, ApiError } from '../api-client';
 import { UsageError } from '../args';
 import type { Io } from '../io';
-import { DefaultIngressUrl } from './keys';
+import { ingressTarget } from './keys';
 
 interface Target {
   ingressUrl: string;
@@ -76,25 +75,15 @@ export function parseUpstreamTokensCommand(
   if (args[0] === undefined) throw new UsageError(`"upstream-tokens ${verb}" needs the server name`);
   if (!name.success)
     throw new UsageError(`invalid server name "${args[0]}": ${name.error.issues[0]?.message}`);
-  const target = { ...targetOf(values, env), server: name.data };
+  const target = {
+    ...ingressTarget(values, env, '"upstream-tokens" needs your API key: --api-key or MESHGATE_API_KEY'),
+    server: name.data,
+  };
   if (verb !== 'put') return { kind: `upstream-tokens-${verb}`, ...target };
   const tokenFile = values['token-file'];
   if (typeof tokenFile !== 'string' || tokenFile === '')
     throw new UsageError('"upstream-tokens put" needs --token-file <path> (or --token-file - for stdin)');
   return { kind: 'upstream-tokens-put', ...target, tokenFile };
-}
-
-function targetOf(values: Values, env: Readonly<Record<string, string | undefined>>) {
-  const flag = values['ingress-url'] as string | undefined;
-  const raw = flag ?? env['MESHGATE_INGRESS_URL'] ?? DefaultIngressUrl;
-  if (!z.url({ protocol: /^https?$/ }).safeParse(raw).success)
-    throw new UsageError(
-      `${flag === undefined ? 'MESHGATE_INGRESS_URL' : '--ingress-url'} must be an http(s) URL, got "${raw}"`,
-    );
-  const apiKey = (values['api-key'] as string | undefined) ?? env['MESHGATE_API_KEY'] ?? '';
-  if (apiKey === '')
-    throw new UsageError('"upstream-tokens" needs your API key: --api-key or MESHGATE_API_KEY');
-  return { ingressUrl: raw.replace(/\/+$/, ''), apiKey, json: values['json'] === true };
 }
 
 /** Runs one `upstream-tokens` command; returns the exit code. API failures are thrown to the caller. */
