@@ -1,8 +1,9 @@
 /**
  * Verifies API keys without a NATS round trip per request: an in-memory copy of the key bucket, fed by a
  * KV watch, so that a new key, a revocation or an expiry set on any replica reaches this one as soon as
- * JetStream delivers the change (milliseconds, well under a second). A verification is a map lookup, one
- * SHA-256 and a constant-time comparison. When the watch ends without `stop()` (the connection closed),
+ * JetStream delivers the change (milliseconds, well under a second). A key's first verification is a map
+ * lookup, one SHA-256 and a constant-time comparison; later ones of the same key text are one map lookup
+ * (see `remembered`). When the watch ends without `stop()` (the connection closed),
  * every key is refused as `unavailable`: a replica that can no longer learn of revocations fails closed.
  */
 import type { KV, KvWatchEntry } from '@nats-io/kv';
