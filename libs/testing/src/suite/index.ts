@@ -17,4 +17,11 @@ export {
 export { firstText, structured, waitUntil } from './probe-results';
 export { callToolAsTask, pollTask } from './task-client';
 export { federatedNaming, fixtureNames, perServerNaming, type NameMapping, type Naming } from './naming';
-export { Era, ERAS, LATEST_ERA, PROBE_CAPABILITIES, pinProtocolVersion } from './protocol-era';
+export {
+  Era,
+  ERAS,
+  LATEST_ERA,
+  PROBE_CAPABILITIES,
+  pinProtocolVersion,
+  type InitializeVersion,
+} from './protocol-era';

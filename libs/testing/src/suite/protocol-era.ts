@@ -19,6 +19,9 @@ export type Era = z.infer<typeof Era>;
 /** Every era, oldest first. */
 export const ERAS: readonly Era[] = Era.options;
 
+/** Every version an SDK v1 client can ask for in initialize: the suite's eras and the two before them. */
+export type InitializeVersion = '2024-11-05' | '2025-03-26' | Era;
+
 /** The newest era, the one the SDK client asks for by itself. */
 export const LATEST_ERA: Era = '2025-11-25';
 
@@ -36,7 +39,7 @@ export const PROBE_CAPABILITIES: Readonly<Record<Era, ClientCapabilities>> = {
  * chains the `onmessage` already set on a transport, which is how the answer is seen. Returns a function
  * that tells the `protocolVersion` of the initialize result (undefined until it arrived).
  */
-export function pinProtocolVersion(transport: Transport, era: Era): () => string | undefined {
+export function pinProtocolVersion(transport: Transport, era: InitializeVersion): () => string | undefined {
   let initializeId: RequestId | undefined;
   let answered: string | undefined;
   const send = transport.send.bind(transport);
