@@ -3,7 +3,10 @@
  * every check its era can express (so a failing matrix cell is the gateway's doing, not the kit's), each
  * fixture speaks its era alone, and agents refuse an endpoint of another era.
  */
+import { createServer, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import {
   MATRIX_ERAS,
   MATRIX_FEATURES,
@@ -11,6 +14,7 @@ import {
   matrixFailures,
   runCell,
   startEraUpstream,
+  startFeatureServerHttp,
   type EraUpstream,
   type MatrixEra,
 } from '../src/index';
@@ -101,5 +105,67 @@ describe('each fixture speaks its era alone', () => {
     expect(urlOf('2024-11-05')).toMatch(/\/sse$/);
     for (const era of MATRIX_ERAS.filter((e) => e !== '2024-11-05'))
       expect(upstreams.get(era)!.transport).toBe('http');
+  });
+});
+
+describe('a cell never hangs', () => {
+  it('an SSE endpoint that never announces where to post fails the handshake in time and is let go', async () => {
+    const streams = new Set<ServerResponse>();
+    const silent = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(': no endpoint event follows\n\n');
+      streams.add(res);
+      res.on('close', () => streams.delete(res));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const address = silent.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    try {
+      const result = await runCell({
+        agent: '2024-11-05',
+        upstream: '2024-11-05',
+        url: `http://127.0.0.1:${port}/sse`,
+        stepTimeoutMs: 500,
+      });
+      expect(result.checks.handshake).toEqual({
+        status: 'fail',
+        reason: 'the handshake took longer than 500 ms',
+      });
+      await expect.poll(() => streams.size, { timeout: 2000 }).toBe(0);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('a request the endpoint never answers fails its own check in time, and the next checks still run', async () => {
+    const stuck = await startFeatureServerHttp({
+      protocolVersion: '2025-06-18',
+      createServer: () => {
+        const server = new Server({ name: 'stuck', version: '1.0.0' }, { capabilities: { tools: {} } });
+        server.setRequestHandler(ListToolsRequestSchema, () => new Promise<never>(() => undefined));
+        return server;
+      },
+    });
+    try {
+      const result = await runCell({
+        agent: '2025-06-18',
+        upstream: '2025-06-18',
+        url: stuck.url,
+        stepTimeoutMs: 500,
+      });
+      expect(result.checks.handshake).toEqual({ status: 'pass' });
+      // The agent's own request timeout and the cell's bound are the same: whichever fires first.
+      expect(result.checks['tools/list']).toMatchObject({
+        status: 'fail',
+        reason: expect.stringMatching(/Request timed out|the check took longer than 500 ms/),
+      });
+      expect(result.checks['resources/read']).toMatchObject({
+        status: 'fail',
+        reason: expect.stringMatching(/Method not found/),
+      });
+    } finally {
+      await stuck.close();
+    }
   });
 });

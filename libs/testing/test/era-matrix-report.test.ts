@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   MATRIX_FEATURES,
+  NOT_CONNECTED,
   cellSummary,
   matrixFailures,
   notExpressible,
@@ -66,15 +67,25 @@ describe('cell summaries and the table', () => {
   });
 
   it('shows the first failure with its reason and how many more failed', () => {
-    const failed = result('2026-07-28', '2024-11-05', {
-      handshake: { status: 'fail', reason: 'server/discover: 404' },
-      sampling: { status: 'fail', reason: 'not connected (handshake failed)' },
+    const failed = result('2025-11-25', '2024-11-05', {
+      progress: { status: 'fail', reason: 'progress values [1,3]' },
+      sampling: { status: 'fail', reason: 'tool error: sample failed' },
     });
-    expect(cellSummary(failed)).toBe('FAIL: handshake: server/discover: 404 (+1 more)');
+    expect(cellSummary(failed)).toBe('FAIL: progress: progress values [1,3] (+1 more)');
     expect(matrixFailures([failed])).toEqual([
-      '2026-07-28 > 2024-11-05: handshake: server/discover: 404',
-      '2026-07-28 > 2024-11-05: sampling: not connected (handshake failed)',
+      '2025-11-25 > 2024-11-05: progress: progress values [1,3]',
+      '2025-11-25 > 2024-11-05: sampling: tool error: sample failed',
     ]);
+  });
+
+  it('after a failed handshake shows that failure alone and cuts a long reason', () => {
+    const reason = 'Version negotiation failed: the server did not offer pinned protocol version 2026-07-28';
+    const failed = result('2026-07-28', '2024-11-05', {
+      handshake: { status: 'fail', reason },
+      sampling: { status: 'fail', reason: NOT_CONNECTED },
+    });
+    expect(cellSummary(failed)).toBe('FAIL: handshake: Version negotiation failed: the…');
+    expect(matrixFailures([failed])).toHaveLength(2);
   });
 
   it('renders rows by agent and columns by upstream, with cells left out as not run', () => {

@@ -32,7 +32,7 @@ export interface EraAgent {
 
 /** Options of {@link connectEraAgent}. */
 export interface EraAgentOptions {
-  /** Bound on the handshake and on every request (default 15 s). */
+  /** Bound on the handshake (the agent is closed when it runs late) and on every request (default 15 s). */
   timeoutMs?: number;
 }
 

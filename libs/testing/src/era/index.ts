@@ -24,7 +24,7 @@ export {
 } from './matrix-fixture-spec';
 export { eraServerName, startEraUpstream, type EraUpstream } from './era-upstream';
 export { connectEraAgent, type EraAgent, type EraAgentOptions } from './era-agent';
-export { runCell, type CellResult, type CellTarget, type CheckOutcome } from './matrix-cell';
+export { NOT_CONNECTED, runCell, type CellResult, type CellTarget, type CheckOutcome } from './matrix-cell';
 export { checkFederatedTools, federatedToolNames, type FederatedTarget } from './federated-check';
 export { allCells, selectCells, type MatrixCell } from './matrix-selection';
 export { cellSummary, matrixFailures, renderMatrix } from './matrix-report';

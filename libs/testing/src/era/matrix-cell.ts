@@ -52,6 +52,9 @@ export interface CellTarget {
   stepTimeoutMs?: number;
 }
 
+/** Why the checks after a failed handshake fail. */
+export const NOT_CONNECTED = 'not connected (handshake failed)';
+
 /** Steps after the handshake: each throws why its feature failed. */
 type Step = (agent: EraAgent) => Promise<void>;
 
@@ -155,14 +158,7 @@ function steps(agentEra: MatrixEra, upstream: MatrixEra): Record<Exclude<MatrixF
  * why not (the agent is closed then).
  */
 export async function connectCheckedAgent(era: MatrixEra, url: string, timeoutMs: number): Promise<EraAgent> {
-  const connecting = connectEraAgent(era, url, { timeoutMs });
-  // A handshake that answers after the bound still leaves a connected agent behind: close it.
-  const agent = await boundedBy(
-    connecting,
-    timeoutMs,
-    'handshake',
-    (late) => void late.close().catch(() => undefined),
-  );
+  const agent = await connectEraAgent(era, url, { timeoutMs });
   const expected = era;
   if (agent.negotiatedVersion !== expected) {
     await agent.close().catch(() => undefined);
@@ -189,12 +185,11 @@ export async function runCell(target: CellTarget): Promise<CellResult> {
     if (feature === 'handshake') continue;
     const na = notExpressible(feature, agentEra, upstream);
     if (na !== undefined) checks[feature] = { status: 'n/a', reason: na };
-    else if (agent === undefined)
-      checks[feature] = { status: 'fail', reason: 'not connected (handshake failed)' };
+    else if (agent === undefined) checks[feature] = { status: 'fail', reason: NOT_CONNECTED };
     else {
       const connected = agent;
       try {
-        await boundedBy(cellSteps[feature](connected), timeoutMs, feature);
+        await boundedBy(cellSteps[feature](connected), timeoutMs, 'the check');
         checks[feature] = { status: 'pass' };
       } catch (error) {
         checks[feature] = { status: 'fail', reason: shortReason(error) };

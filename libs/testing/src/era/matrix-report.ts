@@ -4,12 +4,12 @@
  * every failed check with its full reason. Pure string building.
  */
 import { MATRIX_FEATURES, type MatrixEra } from './matrix-eras';
-import type { CellResult } from './matrix-cell';
+import { NOT_CONNECTED, type CellResult } from './matrix-cell';
 
 /** Longest failure reason shown inside a table cell (the list under the table has them whole). */
-const TABLE_REASON = 60;
+const TABLE_REASON = 32;
 
-/** One cell's summary; see the file header. */
+/** One cell's summary; see the file header. The checks a failed handshake skipped are not counted again. */
 export function cellSummary(result: CellResult): string {
   const outcomes = MATRIX_FEATURES.map((feature) => [feature, result.checks[feature]] as const);
   const na = outcomes.filter(([, outcome]) => outcome.status === 'n/a').length;
@@ -21,7 +21,10 @@ export function cellSummary(result: CellResult): string {
   const [feature, outcome] = first;
   const reason = outcome.status === 'fail' ? outcome.reason : '';
   const cut = reason.length > TABLE_REASON ? `${reason.slice(0, TABLE_REASON - 1)}…` : reason;
-  const more = failed.length > 1 ? ` (+${failed.length - 1} more)` : '';
+  const others = failed
+    .slice(1)
+    .filter(([, other]) => other.status !== 'fail' || other.reason !== NOT_CONNECTED);
+  const more = others.length > 0 ? ` (+${others.length} more)` : '';
   return `FAIL: ${feature}: ${cut}${more}`;
 }
 

@@ -12,6 +12,7 @@ import {
   ListToolsResultSchema,
   ReadResourceResultSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import { connectWithin } from './bounded';
 import type { EraAgent } from './era-agent';
 import { MODERN_ERA } from './matrix-eras';
 import { MATRIX_FORM_ANSWER, samplingAnswer } from './matrix-fixture-spec';
@@ -46,12 +47,11 @@ export async function connectModernEraAgent(url: string, timeoutMs: number): Pro
   const progress = new ProgressLog();
   const client = createClient(progress);
   const options = { timeout: timeoutMs };
-  try {
-    await client.connect(transport, options);
-  } catch (error) {
-    await client.close().catch(() => undefined);
-    throw error;
-  }
+  await connectWithin(
+    () => client.connect(transport, options),
+    () => client.close(),
+    timeoutMs,
+  );
   return {
     era: MODERN_ERA,
     negotiatedVersion: client.getNegotiatedProtocolVersion(),

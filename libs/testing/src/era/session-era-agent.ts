@@ -16,6 +16,7 @@ import {
   type ClientCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
 import { pinProtocolVersion } from '../suite/protocol-era';
+import { connectWithin } from './bounded';
 import type { EraAgent } from './era-agent';
 import { ProgressLog } from './progress-log';
 import { hasElicitation, usesLegacySse, type InitializeEra } from './matrix-eras';
@@ -71,12 +72,11 @@ export async function connectSessionEraAgent(
   const progress = new ProgressLog();
   const client = createClient(era, progress);
   const options = { timeout: timeoutMs };
-  try {
-    await client.connect(transport, options);
-  } catch (error) {
-    await client.close().catch(() => undefined);
-    throw error;
-  }
+  await connectWithin(
+    () => client.connect(transport, options),
+    () => client.close(),
+    timeoutMs,
+  );
   return {
     era,
     negotiatedVersion: answered(),
