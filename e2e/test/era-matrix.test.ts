@@ -77,7 +77,7 @@ describe('protocol-era matrix', () => {
         return [agent, outcome] as const;
       });
       const line = ([agent, outcome]: readonly [MatrixEra, CheckOutcome]) =>
-        `  ${agent}: ${outcome.status === 'pass' ? 'pass' : `FAIL: ${outcome.status === 'fail' ? outcome.reason : ''}`}`;
+        `  ${agent}: ${outcome.status === 'fail' ? `FAIL: ${outcome.reason}` : outcome.status}`;
       console.log(
         ['', 'Federated /mcp, tools of every upstream era, per agent era:', ...outcomes.map(line), ''].join(
           '\n',
