@@ -66,10 +66,11 @@ function plainOptions(values: unknown, names: unknown): EnumOption[] | undefined
   });
 }
 
-/** `description` with a sentence appended. */
+/** `description` with a sentence appended (the description ended with a full stop when it had none). */
 function describe(field: Json, sentence: string): string {
   const before = typeof field['description'] === 'string' ? field['description'].trim() : '';
-  return before === '' ? sentence : `${before} ${sentence}`;
+  if (before === '') return sentence;
+  return /[.!?:]$/.test(before) ? `${before} ${sentence}` : `${before}. ${sentence}`;
 }
 
 /** How a default reads to a human: the option label for enums, the values joined for lists. */
