@@ -24,6 +24,9 @@ export const MinPollMs = 20;
 export const MaxPollMs = 5_000;
 /** How long past the call's deadline a task the router creates is kept upstream (its `ttl` beyond it). */
 const TtlMarginMs = 60_000;
+/** The share of a call's time left kept for its answer to reach the agent, at most `MaxReplyMarginMs`. */
+const ReplyMarginShare = 0.1;
+const MaxReplyMarginMs = 500;
 
 const TasksExtension = 'io.modelcontextprotocol/tasks';
 
@@ -109,8 +112,11 @@ async function followTask(
   deadline: number,
 ): Promise<Outcome> {
   const signal = ctx.taskPolls.open(origin);
+  // Polling stops early enough for the answer (a timeout included) to reach the agent in time.
+  const left = deadline - Date.now();
+  const until = deadline - Math.min(MaxReplyMarginMs, Math.max(0, left * ReplyMarginShare));
   try {
-    const out = await pollToEnd(conn, taskId, first, origin, deadline, signal);
+    const out = await pollToEnd(conn, taskId, first, origin, until, signal);
     if (out !== 'cancelled' && out !== 'timeout') return withoutRelatedTask(out);
     cancelTask(ctx, conn, taskId);
     return out === 'cancelled'
@@ -126,7 +132,7 @@ async function followTask(
   }
 }
 
-/** Polls task `taskId` until it ends or needs input, then answers its tasks/result. */
+/** Polls task `taskId` until it ends or needs input, then answers its tasks/result; gives up at `deadline`. */
 async function pollToEnd(
   conn: UpstreamConnection,
   taskId: string,
@@ -143,15 +149,13 @@ async function pollToEnd(
     if (!(await sleep(wait, signal))) return 'cancelled';
     const got = await conn.request('tasks/get', { taskId }, undefined, upstreamTimeout(conn.def, deadline));
     if (signal.aborted) return 'cancelled';
-    if ('error' in got) return got;
+    if ('error' in got) return Date.now() >= deadline ? 'timeout' : got;
     task = got.result;
   }
   // tasks/result blocks until the task ends, carrying what the task asks of the agent on the call's stream.
   const out = await conn.request('tasks/result', { taskId }, origin, Math.max(1, deadline - Date.now()));
   if (signal.aborted) return 'cancelled';
-  if ('error' in out && out.error.code === ErrorCodes.RequestTimeout && Date.now() >= deadline)
-    return 'timeout';
-  return out;
+  return 'error' in out && Date.now() >= deadline ? 'timeout' : out;
 }
 
 /** Waits `ms`; false when `signal` aborted first. */

@@ -207,5 +207,6 @@ function withoutHeldTask(
   const related = (meta as Record<string, unknown>)[RelatedTaskMetaKey] as { taskId?: unknown } | undefined;
   if (!conn.tasks.heldBy(related?.taskId)) return params;
   const rest = Object.fromEntries(Object.entries(meta).filter(([k]) => k !== RelatedTaskMetaKey));
-  return { ...params, _meta: rest };
+  if (Object.keys(rest).length > 0) return { ...params, _meta: rest };
+  return Object.fromEntries(Object.entries(params).filter(([k]) => k !== '_meta'));
 }

@@ -101,6 +101,30 @@ describe('an agent that cannot use tasks', () => {
     ]);
   });
 
+  it("is asked what the task needs on its call's stream, never seeing the task", async () => {
+    const s = session({ kind: 'federated' }, '2025-06-18', { elicitation: {} });
+    const stream = newStream();
+    const onStream = h.collect(stream);
+    const toAgent = h.collect(Subjects.sessionToAgent(s.id));
+    const calling = h.call(s, 'tools/call', { name: `${era}__confirm`, arguments: {} }, { stream });
+    const request = await eventually(() =>
+      onStream.messages.find((m) => m['method'] === 'elicitation/create'),
+    );
+    expect(request['params']).toEqual({
+      message: 'Go ahead?',
+      requestedSchema: { type: 'object', properties: { ok: { type: 'boolean', default: true } } },
+    });
+    h.bus.publish(Subjects.routerToUpstream(h.router.instanceId), {
+      v: 1,
+      sessionId: s.id,
+      message: { jsonrpc: '2.0', id: request['id'], result: { action: 'accept', content: { ok: false } } },
+    });
+    expect(resultOf(await calling)).toEqual({
+      content: [{ type: 'text', text: 'confirmed: accept {"ok":false}' }],
+    });
+    expect(toAgent.messages).toEqual([]);
+  });
+
   it('cancels the task upstream when it cancels its call', async () => {
     const before = count(await taskStatuses(), 'cancelled');
     const s = session({ kind: 'server', server: era }, '2025-06-18');
@@ -129,7 +153,7 @@ describe('an agent that cannot use tasks', () => {
       s,
       'tools/call',
       { name: 'report', arguments: { steps: 200, ms: 30 } },
-      { timeoutMs: 700 },
+      { timeoutMs: 1500 },
     );
     expect(errorOf(reply)).toEqual({
       code: -32003,
