@@ -6,3 +6,6 @@ export * from './task-mapping';
 export * from './logging';
 export * from './capabilities';
 export * from './era-results';
+export * from './elicitation-forms';
+export * from './era-requests';
+export * from './era-errors';

@@ -33,6 +33,14 @@ export function declaresTaskList(capabilities: unknown): boolean {
   return isObject(tasks) && isObject(tasks['list']);
 }
 
+/** The statuses after which a task never changes again. */
+export const TerminalTaskStatuses = ['completed', 'failed', 'cancelled'] as const;
+
+/** True when a task `status` is terminal (completed, failed or cancelled). */
+export function isTerminalTaskStatus(status: unknown): boolean {
+  return (TerminalTaskStatuses as readonly unknown[]).includes(status);
+}
+
 /** The id of the task a task-augmented request created, when `result` is a CreateTaskResult. */
 export function createdTaskId(result: Params): string | undefined {
   const task = result['task'];

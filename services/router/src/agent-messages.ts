@@ -1,12 +1,14 @@
 /**
  * Messages from agents that are not calls: answers to server-to-client requests (on this replica's
  * `to-upstream` subject), session notifications (cancelled, roots/list_changed; every replica hears them
- * and only those knowing the session act), and the end of a session (its upstream state is released).
+ * and only those knowing the session act), and the end of a session (its upstream state is released). A
+ * cancelled call whose upstream task the router polls stops the polling, which cancels the task.
  */
 import type { Logger } from '@meshgate/config';
 import type { JsonRpcNotification, SessionEnded, ToUpstream } from '@meshgate/contracts';
 import type { ConnectionPool } from './upstream/pool';
 import type { ServerRequests } from './server-requests';
+import type { TaskPolls } from './task-polls';
 import { reaches, type Sessions } from './sessions';
 
 /** What the agent-message handlers act on. */
@@ -14,6 +16,7 @@ export interface AgentMessageDeps {
   sessions: Sessions;
   pool: ConnectionPool;
   serverRequests: ServerRequests;
+  taskPolls: TaskPolls;
   log: Logger;
 }
 
@@ -29,7 +32,7 @@ export interface AgentMessages {
 
 /** Builds the handlers of agent messages for one replica. */
 export function agentMessages(deps: AgentMessageDeps): AgentMessages {
-  const { sessions, pool, serverRequests, log } = deps;
+  const { sessions, pool, serverRequests, taskPolls, log } = deps;
 
   const connectionsOf = (sessionId: string) => {
     const session = sessions.get(sessionId);
@@ -53,6 +56,7 @@ export function agentMessages(deps: AgentMessageDeps): AgentMessages {
         const requestId = n.params?.['requestId'];
         if (typeof requestId !== 'string' && typeof requestId !== 'number') return;
         const reason = typeof n.params?.['reason'] === 'string' ? n.params['reason'] : undefined;
+        taskPolls.cancel(payload.sessionId, requestId);
         for (const conn of connectionsOf(payload.sessionId))
           conn.cancelCall(payload.sessionId, requestId, reason);
       } else if (n.method === 'notifications/roots/list_changed') {
@@ -63,6 +67,7 @@ export function agentMessages(deps: AgentMessageDeps): AgentMessages {
     async ended(payload) {
       if (!sessions.get(payload.sessionId)) return;
       serverRequests.dropSession(payload.sessionId);
+      taskPolls.dropSession(payload.sessionId);
       for (const conn of pool.all()) if (conn.owner === undefined) conn.dropSession(payload.sessionId);
       sessions.forget(payload.sessionId);
       await pool.closeSession(payload.sessionId);

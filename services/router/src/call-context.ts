@@ -12,6 +12,7 @@ import type { ConnectionPool } from './upstream/pool';
 import type { CallOrigin, Outcome } from './upstream/relay-table';
 import type { RegistryView } from './registry-view';
 import type { Sessions } from './sessions';
+import type { TaskPolls } from './task-polls';
 
 /** The running replica, as the call handlers see it. */
 export interface CallContext {
@@ -21,6 +22,8 @@ export interface CallContext {
   registry: RegistryView;
   pool: ConnectionPool;
   sessions: Sessions;
+  /** The upstream tasks polled for agents that cannot use tasks (task-results). */
+  taskPolls: TaskPolls;
   log: Logger;
   /** False while a fail-closed audit trail has no room for more events: calls are refused then. */
   auditAdmits(): boolean;

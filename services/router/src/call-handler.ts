@@ -3,12 +3,12 @@
  * the agent's own id. The session is remembered so that notifications without a call can reach it later.
  * The call's trace id travels with its origin to every request relayed upstream for it (audit trail); a
  * fail-closed trail without room refuses the call. A result goes back in a form the agent's negotiated
- * version can read (libs/mcp era-results).
+ * version can read (libs/mcp era-results), an error with the codes of the agent's era (era-errors).
  */
 import type { CallContext as BusCallContext } from '@meshgate/bus';
 import { ErrorCodes, parseIngressStream, type RouterCall, type RouterReply } from '@meshgate/contracts';
 import { traceIdOf } from '@meshgate/audit';
-import { resultForAgent } from '@meshgate/mcp';
+import { errorForAgent, resultForAgent } from '@meshgate/mcp';
 import type { CallContext } from './call-context';
 import type { CallOrigin, Outcome } from './upstream/relay-table';
 import { federatedCall } from './federated';
@@ -39,11 +39,15 @@ export async function handleCall(
   };
   const gate: GateCall = { session: call.session, origin, clientAddress: call.clientAddress };
   const outcome = await answer(ctx, call, gate, bus.deadline);
-  // Results the agent's version cannot read are converted to what it can (an upstream may be newer).
+  // What the agent's version cannot read is converted to what it can (an upstream may be of another era).
   let result = outcome;
   if ('result' in outcome) {
     const converted = resultForAgent(call.message.method, outcome.result, call.session.protocolVersion);
     if (converted !== outcome.result) result = { result: converted };
+  } else {
+    const { method, params } = call.message;
+    const converted = errorForAgent(method, params, outcome.error, call.session);
+    if (converted !== outcome.error) result = { error: converted };
   }
   return { v: 1, router: ctx.instanceId, message: { jsonrpc: '2.0', id: call.message.id, ...result } };
 }

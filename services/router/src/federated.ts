@@ -30,6 +30,7 @@ import {
 import { federatedInitializeResult, listBudget, splitShares, within } from './federation-info';
 import { federatedTaskList } from './federated-tasks';
 import { relayTaskRequest } from './task-access';
+import { agentUsesTasks, callForFinalResult } from './task-results';
 import { RouterVersion } from './version';
 
 /** Answers one request of a federated session. */
@@ -66,22 +67,30 @@ export async function federatedCall(
   const gate = await gateRequest(ctx, call, def.name, method, routed.params, params, conn);
   if (!gate.ok) return gate.outcome;
   try {
-    const out = await forward(conn, msg, routed.params, origin, upstreamTimeout(def, deadline));
+    const out = await forward(ctx, conn, msg, routed.params, call, deadline);
     return 'result' in out ? { result: namespaceResult(method, out.result, def.name, ctx.separator) } : out;
   } finally {
     gate.release();
   }
 }
 
-/** Sends a routed request upstream with the upstream's own names (`params`). */
+/**
+ * Sends a routed request upstream with the upstream's own names (`params`); a tool call of an agent that
+ * cannot use tasks gets its final result (task-results).
+ */
 function forward(
+  ctx: CallContext,
   conn: UpstreamConnection,
   msg: JsonRpcRequest,
   params: Record<string, unknown>,
-  origin: CallOrigin,
-  timeout: number,
+  call: GateCall,
+  deadline: number,
 ): Promise<Outcome> {
   const { method } = msg;
+  const { origin } = call;
+  const timeout = upstreamTimeout(conn.def, deadline);
+  if (method === 'tools/call' && !agentUsesTasks(call.session, msg.params))
+    return callForFinalResult(ctx, conn, params, origin, deadline);
   if (method === 'resources/subscribe') return subscribe(conn, params, origin, timeout);
   if (method === 'resources/unsubscribe') return unsubscribe(conn, params, origin, timeout);
   if (isTaskIdMethod(method))

@@ -2,7 +2,8 @@
  * Calls on a per-server endpoint (`/servers/<name>/mcp`): names pass unchanged and everything is forwarded
  * to that upstream, cursors included. initialize answers with the upstream's own InitializeResult and the
  * version negotiated with the agent; subscriptions and the log level are also kept by the gateway, and a
- * session on a shared connection reaches only the tasks it created (task-access).
+ * session on a shared connection reaches only the tasks it created (task-access). An agent that cannot use
+ * tasks gets a tool's final result even when the upstream runs it as a task (task-results).
  */
 import { CallerFault } from '@meshgate/bus';
 import type { JsonRpcRequest } from '@meshgate/contracts';
@@ -19,6 +20,7 @@ import {
 } from './call-context';
 import type { UpstreamConnection } from './upstream/connection';
 import { relayTaskList, relayTaskRequest } from './task-access';
+import { agentUsesTasks, callForFinalResult } from './task-results';
 
 /** Answers one request of a session bound to `server`; an unknown or disabled server is a 404 caller fault. */
 export async function perServerCall(
@@ -102,6 +104,10 @@ async function relay(
       );
     case 'tasks/list':
       return relayTaskList(conn, msg.params, origin, timeout);
+    case 'tools/call':
+      if (!agentUsesTasks(call.session, msg.params))
+        return callForFinalResult(ctx, conn, params, origin, deadline);
+      return conn.request(msg.method, msg.params, origin, timeout);
     default:
       return conn.request(msg.method, msg.params, origin, timeout);
   }

@@ -21,6 +21,7 @@ import type { CallContext } from './call-context';
 import { RegistryView } from './registry-view';
 import { Sessions } from './sessions';
 import { ServerRequests } from './server-requests';
+import { TaskPolls } from './task-polls';
 import { ListChangedMethods, upstreamEvents } from './upstream-events';
 import { agentMessages } from './agent-messages';
 import { ConnectionPool } from './upstream/pool';
@@ -133,6 +134,7 @@ async function compose(
       for (const method of ListChangedMethods)
         publish(Subjects.sessionToAgent(s.info.id), { jsonrpc: '2.0', method });
   });
+  const taskPolls = new TaskPolls();
   const ctx: CallContext = {
     instanceId,
     separator: config.separator,
@@ -140,13 +142,14 @@ async function compose(
     registry,
     pool,
     sessions,
+    taskPolls,
     log,
     auditAdmits: () => audit?.admission() ?? true,
     authz,
     auditDecision: (origin, session, server, method, target, decision) =>
       audit?.decision({ origin, principal: session.principal, server, method, target, decision }),
   };
-  const agent = agentMessages({ sessions, pool, serverRequests, log });
+  const agent = agentMessages({ sessions, pool, serverRequests, taskPolls, log });
   // Agents often vanish without DELETE: release what a session holds here once no call reached it for the
   // idle limit (its next call, if any, simply starts afresh on whichever replica serves it).
   const sweep = setInterval(
@@ -229,6 +232,7 @@ async function compose(
         for (const s of subscriptions) s.unsubscribe();
         await registry.stop();
         serverRequests.clear();
+        taskPolls.clear();
         await pool.closeAll();
         await authz.stop();
         await limiter.stop();

@@ -1,8 +1,9 @@
 /**
  * Server-to-client requests (sampling, elicitation, roots, ping) relayed to agents. Each gets a gateway id
  * `mg:<instance>:<n>`, so the agent's answer (POSTed to any ingress replica) comes back to this replica on
- * its `to-upstream` subject, where it is mapped back to the upstream's own id. Only the session the request
- * was sent to may answer it.
+ * its `to-upstream` subject, where it is mapped back to the upstream's own id (and, for a request converted
+ * for the agent's era, its result back to what the upstream asked). Only the session the request was sent
+ * to may answer it.
  */
 import type { Logger } from '@meshgate/config';
 import {
@@ -24,6 +25,8 @@ interface Outstanding {
   /** Where the request went; its cancellation goes there too. */
   subject: string;
   timer: NodeJS.Timeout;
+  /** Maps the agent's result back to what the upstream asked (a request converted for the agent's era). */
+  convert: ((result: Record<string, unknown>) => Record<string, unknown>) | undefined;
 }
 
 /** The server-to-client requests this replica relayed and still waits an answer for. */
@@ -37,8 +40,17 @@ export class ServerRequests {
     private readonly log: Logger,
   ) {}
 
-  /** Sends an upstream's request to the agent of `sessionId` on `subject`; the upstream is answered later. */
-  relay(conn: UpstreamConnection, request: JsonRpcRequest, sessionId: string, subject: string): void {
+  /**
+   * Sends an upstream's request to the agent of `sessionId` on `subject`; the upstream is answered later,
+   * with the agent's result passed through `convert` when given.
+   */
+  relay(
+    conn: UpstreamConnection,
+    request: JsonRpcRequest,
+    sessionId: string,
+    subject: string,
+    convert?: (result: Record<string, unknown>) => Record<string, unknown>,
+  ): void {
     const id = gatewayRequestId(this.instanceId, ++this.n);
     const timeoutMs = conn.def.timeoutMs;
     const timer = setTimeout(() => {
@@ -50,7 +62,7 @@ export class ServerRequests {
         },
       });
     }, timeoutMs);
-    this.byId.set(id, { conn, upstreamId: request.id, sessionId, subject, timer });
+    this.byId.set(id, { conn, upstreamId: request.id, sessionId, subject, timer, convert });
     this.publish(subject, { ...request, id });
   }
 
@@ -72,7 +84,9 @@ export class ServerRequests {
       return;
     }
     this.forget(id);
-    pending.conn.respond(pending.upstreamId, m.error ? { error: m.error } : { result: m.result ?? {} });
+    if (m.error) return pending.conn.respond(pending.upstreamId, { error: m.error });
+    const result = m.result ?? {};
+    pending.conn.respond(pending.upstreamId, { result: pending.convert ? pending.convert(result) : result });
   }
 
   /** The upstream cancelled its own request: the agent is told with the gateway id. */

@@ -5,17 +5,22 @@
  * notification go to the sessions using that upstream on their to-agent subject, unless calls of several
  * sessions were in flight on a shared connection (it may be about one of them: dropped). A message about a task
  * (notifications/tasks/status, or one whose `_meta` names a related task) goes only to the session that
- * created the task. URIs and task ids are namespaced for federated sessions.
+ * created the task, and to the call the gateway polls it for when the agent cannot use tasks (its status is
+ * then not sent at all). URIs and task ids are namespaced for federated sessions. Everything is converted
+ * for the agent's era and capabilities (libs/mcp era-requests): a request it cannot answer is answered
+ * upstream with the error the agent would give, a notification it cannot read is dropped.
  */
 import type { Logger } from '@meshgate/config';
 import { ErrorCodes, Subjects, type JsonRpcNotification, type JsonRpcRequest } from '@meshgate/contracts';
 import {
-  clientCannotAnswer,
+  RelatedTaskMetaKey,
   isLevelEnabled,
   listChangedKinds,
   namespaceNotificationParams,
   namespaceTaskParams,
+  notificationForAgent,
   relatedTaskId,
+  requestForAgent,
 } from '@meshgate/mcp';
 import type { ConnectionHooks, UpstreamConnection } from './upstream/connection';
 import { attributedSession, type Attribution } from './upstream/attribution';
@@ -50,10 +55,12 @@ export function upstreamEvents(deps: UpstreamEventDeps): ConnectionHooks {
   };
 
   const send = (subject: string, session: SessionState, server: string, n: JsonRpcNotification) => {
+    const forAgent = notificationForAgent(n.method, n.params, session.info);
+    if (!forAgent) return;
     const params =
       session.info.target.kind === 'federated'
-        ? namespaceNotificationParams(n.method, n.params, server, separator)
-        : n.params;
+        ? namespaceNotificationParams(n.method, forAgent.params, server, separator)
+        : forAgent.params;
     publish(subject, { jsonrpc: '2.0', method: n.method, ...(params ? { params } : {}) });
   };
 
@@ -69,6 +76,13 @@ export function upstreamEvents(deps: UpstreamEventDeps): ConnectionHooks {
     attribution: Attribution,
   ): { targets: SessionState[]; via: Attribution } => {
     const taskId = relatedTaskId(n.method, n.params);
+    const held = conn.tasks.heldBy(taskId);
+    if (held) {
+      // A task the gateway polls for an agent without tasks: its status is the gateway's business.
+      if (n.method === 'notifications/tasks/status') return { targets: [], via: Unattributed };
+      const s = sessions.get(held.sessionId);
+      return { targets: s ? [s] : [], via: { kind: 'call', origin: held } };
+    }
     const owner = taskId === undefined ? undefined : (conn.owner ?? conn.tasks.ownerOf(taskId));
     if (owner !== undefined || n.method === 'notifications/tasks/status') {
       const s = owner === undefined ? undefined : sessions.get(owner);
@@ -104,15 +118,21 @@ export function upstreamEvents(deps: UpstreamEventDeps): ConnectionHooks {
         );
         return conn.respond(request.id, { error: { code: ErrorCodes.InternalError, message } });
       }
-      const cannot = clientCannotAnswer(request.method, session.info.clientCapabilities, request.params);
-      if (cannot)
-        return conn.respond(request.id, { error: { code: ErrorCodes.MethodNotFound, message: cannot } });
+      const plan = requestForAgent(request.method, request.params, session.info);
+      if (plan.kind === 'refuse') return conn.respond(request.id, { error: plan.error });
+      const own = withoutHeldTask(conn, plan.params);
       const params =
         session.info.target.kind === 'federated'
-          ? namespaceTaskParams(request.method, request.params, conn.server, separator)
-          : request.params;
+          ? namespaceTaskParams(request.method, own, conn.server, separator)
+          : own;
       const relayed = { ...request, ...(params ? { params } : {}) };
-      serverRequests.relay(conn, relayed, session.info.id, subjectOf(attribution, session.info.id));
+      serverRequests.relay(
+        conn,
+        relayed,
+        session.info.id,
+        subjectOf(attribution, session.info.id),
+        plan.answer,
+      );
     },
 
     notification(conn, n, attribution) {
@@ -135,9 +155,11 @@ export function upstreamEvents(deps: UpstreamEventDeps): ConnectionHooks {
           { server: conn.server, method: n.method },
           'notification of no single session dropped',
         );
+      const params = withoutHeldTask(conn, n.params);
+      const message = params === n.params ? n : { ...n, params };
       for (const s of targets) {
         if (n.method === 'notifications/message' && !isLevelEnabled(n.params?.['level'], s.level)) continue;
-        send(subjectOf(via, s.info.id), s, conn.server, n);
+        send(subjectOf(via, s.info.id), s, conn.server, message);
       }
     },
 
@@ -156,9 +178,14 @@ export function upstreamEvents(deps: UpstreamEventDeps): ConnectionHooks {
 /** No attribution: the message goes to the session's to-agent subject. */
 const Unattributed: Attribution = { kind: 'none' };
 
-/** The session owning the task a server-to-client request is about, when the wire named no session. */
+/**
+ * The session owning the task a server-to-client request is about, when the wire named no session (the
+ * call the gateway polls it for, when it does).
+ */
 function byTask(conn: UpstreamConnection, request: JsonRpcRequest, attribution: Attribution): Attribution {
   const taskId = relatedTaskId(request.method, request.params);
+  const held = conn.tasks.heldBy(taskId);
+  if (held) return { kind: 'call', origin: held };
   const owner = taskId === undefined ? undefined : (conn.owner ?? conn.tasks.ownerOf(taskId));
   return owner === undefined ? attribution : { kind: 'session', sessionId: owner };
 }
@@ -168,4 +195,18 @@ function subjectOf(attribution: Attribution, sessionId: string): string {
   if (attribution.kind === 'call' && attribution.origin.stream !== undefined)
     return attribution.origin.stream;
   return Subjects.sessionToAgent(sessionId);
+}
+
+/** `params` without the related-task `_meta` when it names a task the gateway holds (the agent never saw it). */
+function withoutHeldTask(
+  conn: UpstreamConnection,
+  params: Record<string, unknown> | undefined,
+): Record<string, unknown> | undefined {
+  const meta = params?.['_meta'];
+  if (!params || typeof meta !== 'object' || meta === null || Array.isArray(meta)) return params;
+  const related = (meta as Record<string, unknown>)[RelatedTaskMetaKey] as { taskId?: unknown } | undefined;
+  if (!conn.tasks.heldBy(related?.taskId)) return params;
+  const rest = Object.fromEntries(Object.entries(meta).filter(([k]) => k !== RelatedTaskMetaKey));
+  if (Object.keys(rest).length > 0) return { ...params, _meta: rest };
+  return Object.fromEntries(Object.entries(params).filter(([k]) => k !== '_meta'));
 }

@@ -9,6 +9,38 @@ import { PROBE_FORM_ANSWER, PROBE_ROOTS } from './probe-client';
 import { firstText, structured, waitUntil } from './probe-results';
 import type { SuiteContext } from './suite-context';
 
+/**
+ * ELICIT_FORM_SCHEMA as a gateway bridging eras asks a 2025-06-18 client: no SEP-1330 titled enum (enum +
+ * enumNames instead) and no SEP-1034 default but a boolean's (written into the description instead).
+ */
+const FORM_FOR_2025_06_18 = {
+  type: 'object',
+  properties: {
+    color: {
+      type: 'string',
+      title: 'Colour',
+      description: 'Pick a colour. Default: green (used when left empty).',
+      enum: ['red', 'green', 'blue'],
+    },
+    size: {
+      type: 'string',
+      title: 'Size',
+      enum: ['s', 'm', 'l'],
+      enumNames: ['Small', 'Medium', 'Large'],
+      description: 'Default: Medium (used when left empty).',
+    },
+    count: {
+      type: 'integer',
+      title: 'Count',
+      minimum: 1,
+      maximum: 10,
+      description: 'Default: 3 (used when left empty).',
+    },
+    notify: { type: 'boolean', title: 'Notify me', default: true },
+  },
+  required: ['color'],
+};
+
 /** Registers the interaction tests. */
 export function interactionTests({ opts, naming, probe, call }: SuiteContext): void {
   it("progress: notifications with messages on the request's own token", async () => {
@@ -53,7 +85,9 @@ export function interactionTests({ opts, naming, probe, call }: SuiteContext): v
     probe().elicitations.length = 0;
     expect(structured(await call('elicit'))).toEqual({ action: 'accept', content: PROBE_FORM_ANSWER });
     expect(probe().elicitations).toEqual([
-      { mode: 'form', message: 'Choose your options', requestedSchema: ELICIT_FORM_SCHEMA },
+      opts.eraBridged && opts.era < '2025-11-25'
+        ? { message: 'Choose your options', requestedSchema: FORM_FOR_2025_06_18 }
+        : { mode: 'form', message: 'Choose your options', requestedSchema: ELICIT_FORM_SCHEMA },
     ]);
     const before = structured(await call('roots'));
     expect(before['roots']).toEqual(PROBE_ROOTS);

@@ -19,6 +19,7 @@ import type { Logger } from '@meshgate/config';
 import {
   ListCapabilities,
   createdTaskId,
+  isTerminalTaskStatus,
   listChangedKinds,
   type ListItem,
   type ListKind,
@@ -174,11 +175,7 @@ export class UpstreamConnection {
     }
     const left = deadline - Date.now();
     if (left <= 0) return { error: { code: -32003, message: `${method}: no answer within ${timeoutMs} ms` } };
-    const out = await this.exchange(undefined, method, params, origin, left);
-    const taskId =
-      origin && params?.['task'] !== undefined && 'result' in out ? createdTaskId(out.result) : undefined;
-    if (origin && taskId !== undefined) this.tasks.record(taskId, origin.sessionId);
-    return out;
+    return this.exchange(undefined, method, params, origin, left);
   }
 
   /** Sends a notification upstream when connected (dropped otherwise: it belongs to the old upstream session). */
@@ -343,6 +340,7 @@ export class UpstreamConnection {
         result?: Record<string, unknown>;
         error?: JsonRpcErrorObject;
       };
+      if (m.result) this.bookTask(m.id, m.result);
       this.table.settle(m.id, m.error ? { error: m.error } : { result: m.result ?? {} });
     } else if (c.kind === 'request') {
       this.opts.hooks.serverRequest(this, c.message, this.attribution(related));
@@ -361,14 +359,39 @@ export class UpstreamConnection {
     }
   }
 
+  /**
+   * Books the task a task-augmented agent call created to the call's session, with the call's progress
+   * token (the upstream reports the task's progress on it for the task's whole life). Done as the answer
+   * arrives, so that whatever the upstream sends next about the task already finds it.
+   */
+  private bookTask(id: JsonRpcId | null, result: Record<string, unknown>): void {
+    const p = this.table.get(id);
+    if (!p?.origin || p.message.params?.['task'] === undefined) return;
+    const taskId = createdTaskId(result);
+    if (taskId === undefined) return;
+    const { token, agentToken } = p;
+    const progress =
+      token !== undefined && agentToken !== undefined ? { upstreamToken: token, agentToken } : undefined;
+    this.tasks.record(taskId, p.origin.sessionId, progress, p.origin);
+  }
+
   private onNotification(n: JsonRpcNotification, related: JsonRpcId | undefined): void {
     if (n.method === 'notifications/progress') {
-      const p = this.table.byToken(n.params?.['progressToken']);
-      if (!p?.origin || p.agentToken === undefined) return;
-      const params = { ...n.params, progressToken: p.agentToken };
-      this.opts.hooks.notification(this, { ...n, params }, { kind: 'call', origin: p.origin });
+      const token = n.params?.['progressToken'];
+      const p = this.table.byToken(token);
+      const route =
+        p?.origin && p.agentToken !== undefined
+          ? { agentToken: p.agentToken, attribution: { kind: 'call', origin: p.origin } as const }
+          : p
+            ? undefined
+            : this.tasks.progressRoute(token);
+      if (!route) return;
+      const params = { ...n.params, progressToken: route.agentToken };
+      this.opts.hooks.notification(this, { ...n, params }, route.attribution);
       return;
     }
+    if (n.method === 'notifications/tasks/status' && isTerminalTaskStatus(n.params?.['status']))
+      this.tasks.ended(n.params?.['taskId']);
     this.lists.invalidate(listChangedKinds(n.method));
     this.opts.hooks.notification(this, n, this.attribution(related));
   }

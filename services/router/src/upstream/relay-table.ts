@@ -32,6 +32,8 @@ export interface Pending {
   readonly origin: CallOrigin | undefined;
   /** The agent's progress token, when it asked for progress. */
   readonly agentToken: string | number | undefined;
+  /** The progress token sent upstream in its place. */
+  readonly token: string | undefined;
   /** Aborts the transport work of this request (the HTTP response stream) once it is settled. */
   readonly abort: AbortController;
   /** Waiting for the connection to come back to be sent again (its first send hit an expired session). */
@@ -49,7 +51,6 @@ export interface Pending {
 interface Entry extends Pending {
   settle(outcome: Outcome): void;
   timer: NodeJS.Timeout;
-  token: string | undefined;
 }
 
 /** The requests in flight on one connection, by upstream id and by progress token. */

@@ -45,6 +45,32 @@ describe('TaskBook', () => {
     for (const id of ['a', 'b', 'c']) book.record(id, 's');
     expect(['a', 'b', 'c'].map((id) => book.ownerOf(id))).toEqual([undefined, 's', 's']);
   });
+
+  it("routes a task's progress to its session, or to the call holding it, until the task ends", () => {
+    const book = new TaskBook();
+    const call = { sessionId: 's1', agentId: 4, stream: 'x', traceId: 't' };
+    book.record('free', 's1', { upstreamToken: 'mg-1', agentToken: 'a' }, { ...call });
+    expect(book.progressRoute('mg-1')).toEqual({
+      agentToken: 'a',
+      attribution: { kind: 'session', sessionId: 's1' },
+    });
+    book.holdFor(call);
+    book.record('held', 's1', { upstreamToken: 'mg-2', agentToken: 9 }, call);
+    book.releaseHold(call);
+    expect(book.heldBy('held')).toBe(call);
+    expect(book.heldBy('free')).toBeUndefined();
+    expect(book.progressRoute('mg-2')).toEqual({
+      agentToken: 9,
+      attribution: { kind: 'call', origin: call },
+    });
+    book.ended('free');
+    expect(book.progressRoute('mg-1')).toBeUndefined();
+    expect(book.ownerOf('free')).toBe('s1');
+    book.forget('held');
+    expect(book.progressRoute('mg-2')).toBeUndefined();
+    expect(book.ownerOf('held')).toBeUndefined();
+    expect(book.progressRoute(undefined)).toBeUndefined();
+  });
 });
 
 describe('fetchAllPages', () => {

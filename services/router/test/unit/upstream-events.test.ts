@@ -39,7 +39,7 @@ function setup(clientCapabilities: Record<string, unknown> = { sampling: {}, eli
     respond: (id: unknown, outcome: Outcome) => answers.push({ id, outcome }),
   } as unknown as UpstreamConnection;
   const hooks = upstreamEvents({ sessions, serverRequests, publish, log, separator: '__' });
-  return { hooks, conn, published, answers, serverRequests };
+  return { hooks, conn, published, answers, serverRequests, sessions };
 }
 
 describe('upstream events', () => {
@@ -63,8 +63,8 @@ describe('upstream events', () => {
     expect(published).toHaveLength(3);
   });
 
-  it('refuses upstream a URL elicitation for an agent that declared form elicitation only', () => {
-    const { hooks, conn, published, answers } = setup({ elicitation: {} });
+  it('asks an agent that declared form elicitation only for a URL elicitation as a form carrying the URL', () => {
+    const { hooks, conn, published, answers, serverRequests } = setup({ elicitation: {} });
     const request = {
       jsonrpc: '2.0' as const,
       id: 9,
@@ -72,7 +72,77 @@ describe('upstream events', () => {
       params: { mode: 'url', url: 'https://example.com/login', elicitationId: 'e1', message: 'sign in' },
     };
     hooks.serverRequest(conn, request, { kind: 'session', sessionId: sid(1) });
+    expect(published).toEqual([
+      {
+        subject: Subjects.sessionToAgent(sid(1)),
+        message: {
+          jsonrpc: '2.0',
+          id: 'mg:r1:1',
+          method: 'elicitation/create',
+          params: {
+            mode: 'form',
+            message:
+              'sign in\n\nOpen this link (on example.com) to continue, then accept: https://example.com/login',
+            requestedSchema: { type: 'object', properties: {} },
+          },
+        },
+      },
+    ]);
+    serverRequests.answer({
+      v: 1,
+      sessionId: sid(1),
+      message: { jsonrpc: '2.0', id: 'mg:r1:1', result: { action: 'accept', content: {} } },
+    });
+    expect(answers).toEqual([{ id: 9, outcome: { result: { action: 'accept' } } }]);
+    // The completion of that URL elicitation means nothing to this agent.
+    hooks.notification(
+      conn,
+      { jsonrpc: '2.0', method: 'notifications/elicitation/complete', params: { elicitationId: 'e1' } },
+      { kind: 'session', sessionId: sid(1) },
+    );
+    expect(published).toHaveLength(1);
+  });
+
+  it('answers upstream for an agent whose era has no elicitation, and relays nothing', () => {
+    const { hooks, conn, published, answers, sessions } = setup({ elicitation: {}, sampling: {} });
+    sessions.get(sid(2))!.info.protocolVersion = '2025-03-26';
+    const request = {
+      jsonrpc: '2.0' as const,
+      id: 5,
+      method: 'elicitation/create',
+      params: { message: 'name?', requestedSchema: { type: 'object', properties: {} } },
+    };
+    hooks.serverRequest(conn, request, { kind: 'session', sessionId: sid(2) });
     expect(published).toEqual([]);
-    expect(answers).toMatchObject([{ id: 9, outcome: { error: { message: /url elicitation/ } } }]);
+    expect(answers).toEqual([
+      {
+        id: 5,
+        outcome: {
+          error: { code: -32601, message: "the client's protocol version 2025-03-26 has no elicitation" },
+        },
+      },
+    ]);
+  });
+
+  it('drops task status for agents before 2025-11-25 and the progress message for 2024-11-05', () => {
+    const { hooks, conn, published, sessions } = setup();
+    conn.tasks.record('t1', sid(1));
+    sessions.get(sid(1))!.info.protocolVersion = '2024-11-05';
+    hooks.notification(
+      conn,
+      { jsonrpc: '2.0', method: 'notifications/tasks/status', params: { taskId: 't1', status: 'working' } },
+      { kind: 'none' },
+    );
+    expect(published).toEqual([]);
+    hooks.notification(
+      conn,
+      {
+        jsonrpc: '2.0',
+        method: 'notifications/progress',
+        params: { progressToken: 'p', progress: 1, message: 'half' },
+      },
+      { kind: 'session', sessionId: sid(1) },
+    );
+    expect(published.map((p) => p.message['params'])).toEqual([{ progressToken: 'p', progress: 1 }]);
   });
 });
