@@ -47,6 +47,7 @@ const IngressEnv = z
     MESHGATE_ROUTER_PROBE_MS: Int(50, 60_000, 1000),
     MESHGATE_MAX_BATCH: Int(1, 10_000, 100),
     MESHGATE_BATCH_CONCURRENCY: Int(1, 256, 8),
+    MESHGATE_LEGACY_INIT_TIMEOUT_MS: Int(100, 600_000, 30_000),
     MESHGATE_AUDIT: z.enum(['on', 'off']).default('off'),
     MESHGATE_AUDIT_MODE: AuditMode.default('fail-open'),
     MESHGATE_AUDIT_SPOOL_DIR: z.string().min(1).default('.meshgate/spool/ingress'),
@@ -93,6 +94,8 @@ export const IngressConfig = z.object({
   maxBatch: z.number().int(),
   /** Requests of one batch in flight at once. */
   batchConcurrency: z.number().int(),
+  /** How long a legacy HTTP+SSE stream waits for the POST of its `initialize` before it is closed. */
+  legacyInitTimeoutMs: z.number().int(),
   /** The audit trail (ADR 003): off, or the publisher's mode, spool directory and spool bound. */
   audit: z.object({
     enabled: z.boolean(),
@@ -141,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): IngressConfig 
     routerProbeMs: e.MESHGATE_ROUTER_PROBE_MS,
     maxBatch: e.MESHGATE_MAX_BATCH,
     batchConcurrency: e.MESHGATE_BATCH_CONCURRENCY,
+    legacyInitTimeoutMs: e.MESHGATE_LEGACY_INIT_TIMEOUT_MS,
     audit: {
       enabled: e.MESHGATE_AUDIT === 'on',
       mode: e.MESHGATE_AUDIT_MODE,

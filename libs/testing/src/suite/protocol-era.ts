@@ -31,12 +31,15 @@ export const PROBE_CAPABILITIES: Readonly<Record<Era, ClientCapabilities>> = {
   '2025-11-25': { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } },
 };
 
+/** Versions a client can also be pinned to, older than every era of the suite (tests of old agents). */
+export type OlderVersion = '2024-11-05' | '2025-03-26';
+
 /**
  * Makes `transport` ask for `era` in initialize. Call it before `client.connect(transport)`: the SDK
  * chains the `onmessage` already set on a transport, which is how the answer is seen. Returns a function
  * that tells the `protocolVersion` of the initialize result (undefined until it arrived).
  */
-export function pinProtocolVersion(transport: Transport, era: Era): () => string | undefined {
+export function pinProtocolVersion(transport: Transport, era: Era | OlderVersion): () => string | undefined {
   let initializeId: RequestId | undefined;
   let answered: string | undefined;
   const send = transport.send.bind(transport);
