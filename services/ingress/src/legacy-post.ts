@@ -29,7 +29,7 @@ import type { IngressContext } from './context';
 import { negotiateSession } from './initialize';
 import { endLegacySession } from './legacy-stream';
 import { SESSION_NOT_FOUND, header, targetOf } from './mcp-guard';
-import { parseBody } from './message-parse';
+import { parsePost } from './message-parse';
 import { checkVersionHeader, isJsonContentType } from './protocol';
 import { callerOf } from './request-principal';
 import { sendRpcError } from './http-replies';
@@ -58,7 +58,7 @@ export async function handleLegacyPost(
   const query = LegacyQuery.safeParse(request.query);
   if (!query.success)
     return refuse(reply, 400, null, 'Bad Request: the sessionId query parameter is required');
-  const parsed = parseBody(request.body as Buffer | undefined);
+  const parsed = parsePost(request.body as Buffer | undefined);
   if (!parsed.ok) return sendRpcError(reply, parsed.status, parsed.error);
   if ('batch' in parsed)
     return sendRpcError(

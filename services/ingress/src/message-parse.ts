@@ -17,14 +17,15 @@ import {
 /** One valid JSON-RPC message: a request, a notification or a response. */
 export type AgentMessage = Exclude<Classified, { kind: 'invalid' }>;
 
-/** A classified message, a batch (still unchecked), or the HTTP status and JSON-RPC error to answer with. */
+/** A classified message, or the HTTP status and JSON-RPC error to answer with. */
 export type ParsedBody =
-  | { ok: true; message: AgentMessage }
-  | { ok: true; batch: unknown[] }
-  | { ok: false; status: number; error: JsonRpcError };
+  { ok: true; message: AgentMessage } | { ok: false; status: number; error: JsonRpcError };
 
-/** Parses the raw body of a POST to an MCP endpoint. */
-export function parseBody(raw: Buffer | string | undefined): ParsedBody {
+/** What `parsePost` gives: as `ParsedBody`, or a batch (a JSON array, still unchecked). */
+export type ParsedPost = ParsedBody | { ok: true; batch: unknown[] };
+
+/** Parses the raw body of a POST to an MCP endpoint where a batch may come (2025-03-26 sessions). */
+export function parsePost(raw: Buffer | string | undefined): ParsedPost {
   const text = raw === undefined ? '' : typeof raw === 'string' ? raw : raw.toString('utf8');
   let value: unknown;
   try {
@@ -45,6 +46,21 @@ export function parseBody(raw: Buffer | string | undefined): ParsedBody {
       error: errorResponse(classified.id, ErrorCodes.InvalidRequest, `Invalid Request: ${classified.reason}`),
     };
   return { ok: true, message: classified };
+}
+
+/** Parses the raw body of a POST that must hold one message: a batch is refused (-32600). */
+export function parseBody(raw: Buffer | string | undefined): ParsedBody {
+  const parsed = parsePost(raw);
+  if (!('batch' in parsed)) return parsed;
+  return {
+    ok: false,
+    status: 400,
+    error: errorResponse(
+      null,
+      ErrorCodes.InvalidRequest,
+      'Invalid Request: JSON-RPC batches are not supported',
+    ),
+  };
 }
 
 /** The messages of a batch, every one valid; or the HTTP status and the error (or errors) to answer with. */

@@ -21,7 +21,7 @@ import { exchangeCall } from './call-exchange';
 import { handleBatch } from './post-batch';
 import { initializeSession } from './initialize';
 import { header, resolveSession } from './mcp-guard';
-import { parseBody } from './message-parse';
+import { parsePost } from './message-parse';
 import { acceptsJsonAndSse, checkVersionHeader, isJsonContentType } from './protocol';
 import { sendRpcError } from './http-replies';
 
@@ -51,7 +51,7 @@ export async function handlePost(
         'Not Acceptable: Accept must allow application/json and text/event-stream',
       ),
     );
-  const parsed = parseBody(request.body as Buffer | undefined);
+  const parsed = parsePost(request.body as Buffer | undefined);
   if (!parsed.ok) return sendRpcError(reply, parsed.status, parsed.error);
   if ('batch' in parsed) return handleBatch(ctx, request, reply, parsed.batch);
   const m = parsed.message;

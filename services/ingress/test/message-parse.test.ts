@@ -1,18 +1,16 @@
 // Parsing a POST body into one JSON-RPC message or a batch, or into the HTTP status and error the agent receives.
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '@meshgate/contracts';
-import { InitializeParams, parseBatch, parseBody, type ParsedBody } from '../src/message-parse';
-
-const kindOf = (r: ParsedBody) => (r.ok && 'message' in r ? r.message.kind : undefined);
+import { InitializeParams, parseBatch, parseBody, parsePost } from '../src/message-parse';
 
 describe('parseBody', () => {
   it('classifies requests, notifications and responses', () => {
     const r = parseBody(Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/list"}'));
-    expect(kindOf(r)).toBe('request');
+    expect(r.ok && r.message.kind).toBe('request');
     const n = parseBody('{"jsonrpc":"2.0","method":"notifications/initialized"}');
-    expect(kindOf(n)).toBe('notification');
+    expect(n.ok && n.message.kind).toBe('notification');
     const s = parseBody('{"jsonrpc":"2.0","id":"mg:r1:1","result":{}}');
-    expect(kindOf(s)).toBe('response');
+    expect(s.ok && s.message.kind).toBe('response');
   });
   it('answers invalid JSON with -32700 and a null id', () => {
     for (const body of ['{', '', undefined, '{"jsonrpc":"2.0",}']) {
@@ -22,12 +20,13 @@ describe('parseBody', () => {
         expect([r.status, r.error.error.code, r.error.id]).toEqual([400, ErrorCodes.ParseError, null]);
     }
   });
-  it('answers invalid messages with -32600, keeping a readable id', () => {
+  it('answers invalid messages and batches with -32600, keeping a readable id', () => {
     const cases: [string, string | number | null][] = [
       ['{"jsonrpc":"1.0","id":7,"method":"x"}', 7],
       ['{"jsonrpc":"2.0","id":{"a":1},"method":"x"}', null],
       ['{"jsonrpc":"2.0","id":"q"}', 'q'],
       ['"just a string"', null],
+      ['[{"jsonrpc":"2.0","id":1,"method":"ping"}]', null],
     ];
     for (const [body, id] of cases) {
       const r = parseBody(body);
@@ -40,8 +39,12 @@ describe('parseBody', () => {
         ]);
     }
   });
-  it('hands a JSON array on as a batch, unchecked', () => {
-    expect(parseBody('[{"jsonrpc":"2.0","id":1,"method":"ping"}, 7]')).toEqual({
+  it('hands a JSON array on as a batch, unchecked, where batches may come', () => {
+    expect(parsePost('{"jsonrpc":"2.0","method":"notifications/initialized"}')).toMatchObject({
+      ok: true,
+      message: { kind: 'notification' },
+    });
+    expect(parsePost('[{"jsonrpc":"2.0","id":1,"method":"ping"}, 7]')).toEqual({
       ok: true,
       batch: [{ jsonrpc: '2.0', id: 1, method: 'ping' }, 7],
     });
