@@ -224,6 +224,17 @@ describe('the legacy HTTP+SSE transport', () => {
     await nextMessage(s.sse);
     const again = await postTo(b.url, s.endpoint, initializeRequest(LEGACY, 11));
     expect([again.status, ((await again.json()) as { id: number }).id]).toEqual([400, 11]);
+    // A version header, which this transport does not need, must name the session's version when sent.
+    const mismatched = await postTo(b.url, s.endpoint, toolCall(13, 'echo'), {
+      'mcp-protocol-version': '2025-06-18',
+    });
+    expect(mismatched.status).toBe(400);
+    expect(await mismatched.json()).toMatchObject({ id: 13, error: { code: ErrorCodes.InvalidRequest } });
+    const matching = await postTo(b.url, s.endpoint, toolCall(14, 'echo'), {
+      'mcp-protocol-version': LEGACY,
+    });
+    expect(matching.status).toBe(202);
+    expect(await nextMessage(s.sse)).toMatchObject({ id: 14, result: {} });
     s.abort.abort();
   });
 
