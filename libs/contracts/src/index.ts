@@ -7,3 +7,4 @@ export * from './audit';
 export * from './auth';
 export * from './policy';
 export * from './limits';
+export * from './legacy-stream';

@@ -52,6 +52,13 @@ export const Subjects = {
   sessionEndedAll: 'mg.v1.session.*.ended',
   /** Messages for an agent that belong to no request (list_changed, resources/updated, logs): the GET stream. */
   sessionToAgent: (sessionId: string) => subject('session', tok(sessionId), 'to-agent'),
+  /**
+   * The ingress replica holding a legacy HTTP+SSE stream (spec 2024-11-05): may a POST use it
+   * (LegacyAttach -> LegacyAttachReply). Lives only as long as that stream.
+   */
+  sessionLegacyAttach: (sessionId: string) => subject('session', tok(sessionId), 'legacy-attach'),
+  /** Every message for a legacy HTTP+SSE agent from the replica that took its POST, responses included. */
+  sessionToLegacyAgent: (sessionId: string) => subject('session', tok(sessionId), 'to-legacy-agent'),
   /** Messages that belong to one in-flight request, for the ingress replica holding that POST stream. */
   ingressStream: (instance: string, stream: string) =>
     subject('ingress', tok(instance), 'stream', tok(stream)),

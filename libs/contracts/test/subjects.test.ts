@@ -32,4 +32,15 @@ describe('subject builder', () => {
     });
     expect(parseSessionSubject('mg.v1.router.call')).toBeNull();
   });
+
+  it('spells the legacy HTTP+SSE subjects per session, refusing a hostile session id', () => {
+    expect(Subjects.sessionLegacyAttach('s1')).toBe('mg.v1.session.s1.legacy-attach');
+    expect(Subjects.sessionToLegacyAgent('s1')).toBe('mg.v1.session.s1.to-legacy-agent');
+    expect(parseSessionSubject(Subjects.sessionToLegacyAgent('s1'))).toEqual({
+      sessionId: 's1',
+      verb: 'to-legacy-agent',
+    });
+    expect(() => Subjects.sessionLegacyAttach('*')).toThrow(InvalidSubjectToken);
+    expect(() => Subjects.sessionToLegacyAgent('a.>')).toThrow(InvalidSubjectToken);
+  });
 });

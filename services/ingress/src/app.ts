@@ -3,7 +3,8 @@
  * routes parse JSON themselves to answer with JSON-RPC errors), the MCP routes on `/mcp` and
  * `/servers/:name/mcp`, the operational routes, the API keys admin API (`/admin/v1/keys`) and the upstream
  * tokens self-service API (`/admin/v1/upstream-tokens`; libs/auth plugins with their own JSON parser and
- * problem details), metrics per request, and the two error shapes.
+ * problem details), the legacy HTTP+SSE routes (`/sse` and `/messages`, also under `/servers/:name`),
+ * metrics per request, and the two error shapes.
  */
 import Fastify, {
   LogController,
@@ -21,10 +22,18 @@ import { registerHealthRoutes } from './health-routes';
 import { registerResourceMetadata } from './resource-metadata';
 import { holdOpen, sendProblem, sendRpcError } from './http-replies';
 import { mcpGuard } from './mcp-guard';
+import { handleLegacyPost } from './legacy-post';
+import { handleLegacyStream } from './legacy-stream';
 import { handlePost } from './post-route';
 import { handleDelete, handleGet } from './session-routes';
 
 const MCP_ROUTES = new Set(['/mcp', '/servers/:name/mcp']);
+/** The legacy HTTP+SSE transport (spec 2024-11-05): the GET stream and the URL its `endpoint` event names. */
+const LEGACY_ROUTES = [
+  { stream: '/sse', post: '/messages' },
+  { stream: '/servers/:name/sse', post: '/servers/:name/messages' },
+];
+const RPC_ROUTES = new Set([...MCP_ROUTES, ...LEGACY_ROUTES.flatMap((r) => [r.stream, r.post])]);
 
 /** Builds the Fastify app of one instance over its shared context (not yet listening). */
 export function buildApp(ctx: IngressContext): FastifyInstance {
@@ -84,6 +93,21 @@ export function buildApp(ctx: IngressContext): FastifyInstance {
       handler: (rq, rp) => handleDelete(ctx, rq, rp),
     });
   }
+  for (const { stream, post } of LEGACY_ROUTES) {
+    app.route({
+      method: 'GET',
+      url: stream,
+      onRequest: guard,
+      preHandler: hold,
+      handler: (rq, rp) => handleLegacyStream(ctx, rq, rp),
+    });
+    app.route({
+      method: 'POST',
+      url: post,
+      onRequest: guard,
+      handler: (rq, rp) => handleLegacyPost(ctx, rq, rp),
+    });
+  }
   registerHealthRoutes(app, ctx);
   registerResourceMetadata(app, ctx);
   void app.register(adminKeysApi, { store: ctx.keys.store, verifier: ctx.keys.verifier });
@@ -113,7 +137,7 @@ function answerError(
       : status < 500
         ? err.message
         : 'internal error';
-  if (MCP_ROUTES.has(request.routeOptions.url ?? ''))
+  if (RPC_ROUTES.has(request.routeOptions.url ?? ''))
     return sendRpcError(
       reply,
       status,

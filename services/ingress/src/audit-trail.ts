@@ -34,8 +34,11 @@ export type { AuditState, AuditStatus } from '@meshgate/audit';
 
 /** The trail of one ingress instance. */
 export interface AuditTrail {
-  /** Starts following a request that was just parsed; publishes its `request-received`. */
-  received(request: FastifyRequest, message: JsonRpcRequest): AuditedRequest;
+  /**
+   * Starts following a request that was just parsed; publishes its `request-received`. The session is
+   * the request's Mcp-Session-Id unless `session` names it (the legacy HTTP+SSE transport has no header).
+   */
+  received(request: FastifyRequest, message: JsonRpcRequest, session?: string): AuditedRequest;
   /**
    * Publishes the `authentication` event of a refused request (tenant `default`: a refused sender has
    * none). Accepted credentials need no event of their own: every event of the request names its principal.
@@ -78,12 +81,12 @@ function trail(opened: OpenedPublisher, instance: string, logger: Logger): Audit
   };
 
   return {
-    received(request, message) {
+    received(request, message, sessionId) {
       const receivedAt = Date.now();
       const started = performance.now();
       const traceparent = childTraceparent(header(request, 'traceparent'));
       const target = targetOf(request);
-      const sessionHeader = header(request, 'mcp-session-id');
+      const sessionHeader = sessionId ?? header(request, 'mcp-session-id');
       const { principal } = callerOf(request);
       const envelope = {
         tenant: principal.tenant,

@@ -1,9 +1,9 @@
 /**
- * A request of an open session, answered through the router in one NATS hop. The answer is plain JSON
- * when the router's reply comes first (the common case); the response turns into an SSE stream the moment
- * a related message (progress, log, sampling/elicitation/roots request) arrives first. An agent that
- * disconnects before any SSE event has nothing to resume, so its call is cancelled upstream; once events
- * were sent, the call runs on and its events stay replayable (spec: disconnection is not cancellation).
+ * The core of one agent request answered through the router in one NATS hop, whatever writes its answers:
+ * a stream slot, the related-message channel (progress, logs, sampling/elicitation/roots requests),
+ * cancellation by the agent, metrics and the audit record. Where the messages go is the caller's
+ * `ExchangeSink`: the Streamable HTTP POST response (post-response-sink.ts), a legacy HTTP+SSE stream on
+ * any replica (legacy-post.ts) or one entry of a JSON-RPC batch (batch-answer.ts).
  */
 import type { FastifyReply } from 'fastify';
 import {
@@ -13,78 +13,69 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
   type SessionRecord,
+  type ToAgent,
   type ToUpstream,
 } from '@meshgate/contracts';
 import type { AuditedRequest } from './audited-request';
 import { pendingKey, type IngressContext } from './context';
-import { callerOf } from './request-principal';
+import { callerOf, type Caller } from './request-principal';
 import { mapCallError, type CallOutcome } from './error-mapping';
-import { newStreamId } from './event-id';
-import { supportsPriming } from './protocol';
-import { SseStream } from './sse-stream';
-import type { StreamLease } from './stream-registry';
-import { agentLeft, sendRpcError, writeJson } from './http-replies';
+import { postResponseSink } from './post-response-sink';
+import { agentLeft } from './http-replies';
 
 /** Code of a call ended because the agent cancelled it (as in LSP; MCP leaves it to the implementation). */
 const REQUEST_CANCELLED = -32800;
 
-/** Answers one agent request through the router; never throws and never leaves the connection hanging. */
-export async function exchangeCall(
-  ctx: IngressContext,
-  reply: FastifyReply,
-  record: SessionRecord,
-  message: JsonRpcRequest,
-  audited: AuditedRequest,
-): Promise<void> {
-  const started = Date.now();
-  const sid = record.session.id;
-  const caller = callerOf(reply.request);
-  const deadline = started + ctx.config.requestTimeoutMs;
-  const res = reply.raw;
-  let finished = false;
-  let sse: SseStream | null = null;
-  let lease: StreamLease | null = null;
+/** Where the messages of one call go. A sink never throws. */
+export interface ExchangeSink {
+  /** A message related to the call (progress, log, server-to-client request), before its answer. */
+  related(message: ToAgent['message']): void;
+  /**
+   * Writes the call's answer and returns the bytes written (0: none). `response` is null when there is
+   * nothing to write (the agent left); `refused` marks the answer of a call that found no stream slot.
+   */
+  answer(response: JsonRpcResponse | null, refused: boolean): number;
+  /**
+   * Registers what to do when the agent goes away before anything of the call reached it: the call ends
+   * and is cancelled upstream. A sink whose agent cannot leave that way never calls it.
+   */
+  onAbandon(abandon: () => void): void;
+}
 
-  // Gone before the call was sent: nothing to answer and nothing to cancel upstream.
-  if (agentLeft(reply)) {
-    ctx.metrics.observeCall(message.method, 'cancelled', started);
-    audited.answered(null, 0, 'cancelled');
-    return;
-  }
-  lease = ctx.streams.acquire(sid, 'call', (reason) =>
+/** One request of an open session, with who sent it and when its answer is due. */
+export interface ExchangeCall {
+  record: SessionRecord;
+  message: JsonRpcRequest;
+  audited: AuditedRequest;
+  caller: Caller;
+  clientAddress: string;
+  /** Epoch ms the request arrived (metrics). */
+  started: number;
+  /** Epoch ms the answer is due. */
+  deadline: number;
+}
+
+/** Answers one request through the router into `sink`; never throws and always answers or records why not. */
+export async function runExchange(
+  ctx: IngressContext,
+  call: ExchangeCall,
+  sink: ExchangeSink,
+): Promise<void> {
+  const { record, message, audited, started } = call;
+  const sid = record.session.id;
+  let finished = false;
+
+  const lease = ctx.streams.acquire(sid, 'call', (reason) =>
     finish(errorResponse(message.id, ErrorCodes.UpstreamUnavailable, `Call ended: ${reason}`), 'unavailable'),
   );
   if (!lease) {
     ctx.metrics.observeCall(message.method, 'rejected', started);
-    await sendRpcError(reply, 429, errorResponse(message.id, ErrorCodes.Overloaded, 'Too many open streams'));
+    const refusal = errorResponse(message.id, ErrorCodes.Overloaded, 'Too many open streams');
+    audited.answered(refusal, sink.answer(refusal, true), 'rejected');
     return;
   }
-  reply.hijack();
-
-  const openSse = (): SseStream => {
-    const stream = new SseStream({
-      res,
-      sessionId: sid,
-      streamId: newStreamId(),
-      kind: 'post',
-      firstSeq: 1,
-      fresh: true,
-      priming: supportsPriming(record.session.protocolVersion),
-      retryMs: ctx.config.retryMs,
-      keepAliveMs: ctx.config.keepAliveMs,
-      log: ctx.events,
-      headers: { 'mcp-session-id': sid },
-      request: { id: message.id, deadline },
-      onOpenChange: (d) => ctx.metrics.sseStreams.inc(d),
-    });
-    stream.open();
-    return stream;
-  };
-
   const channel = ctx.dispatcher.open((related) => {
-    if (finished) return;
-    sse ??= openSse();
-    sse.send(related);
+    if (!finished) sink.related(related);
   });
   const key = pendingKey(sid, message.id);
   ctx.inflight.set(key, () =>
@@ -98,23 +89,11 @@ export async function exchangeCall(
     ctx.inflight.delete(key);
     lease?.release();
     ctx.metrics.observeCall(message.method, outcome, started);
-    let bytes = 0;
-    try {
-      if (sse) {
-        if (response) sse.send(response, true);
-        sse.end();
-        bytes = sse.bytesWritten;
-      } else if (response) bytes = writeJson(res, 200, response, { 'mcp-session-id': sid });
-    } catch (err) {
-      // An answer that cannot be serialized must not leave the agent waiting on an open connection.
-      ctx.logger.error({ err, method: message.method }, 'could not write the answer');
-      res.destroy();
-    }
-    audited.answered(response, bytes, outcome);
+    audited.answered(response, sink.answer(response, false), outcome);
   }
 
-  res.once('close', () => {
-    if (finished || sse) return;
+  sink.onAbandon(() => {
+    if (finished) return;
     finish(null, 'cancelled');
     const cancel: ToUpstream = {
       v: 1,
@@ -140,10 +119,10 @@ export async function exchangeCall(
         session: record.session,
         message,
         stream: channel.subject,
-        clientAddress: reply.request.ip.slice(0, 64),
-        ...(caller.token !== undefined ? { subjectToken: caller.token } : {}),
+        clientAddress: call.clientAddress,
+        ...(call.caller.token !== undefined ? { subjectToken: call.caller.token } : {}),
       },
-      { deadline, traceparent: audited.traceparent },
+      { deadline: call.deadline, traceparent: audited.traceparent },
     );
     finish(answer.message, 'error' in answer.message ? 'error' : 'ok');
   } catch (err) {
@@ -151,4 +130,42 @@ export async function exchangeCall(
     if (mapped.outcome === 'failed') ctx.logger.error({ err, method: message.method }, 'call failed');
     finish(errorResponse(message.id, mapped.code, mapped.message), mapped.outcome);
   }
+}
+
+/**
+ * A request POSTed alone on a Streamable HTTP session: answered as plain JSON when the router's reply comes
+ * first (the common case), as an SSE stream once a related message comes first. An agent that disconnects
+ * before any SSE event has nothing to resume, so its call is cancelled upstream; once events were sent,
+ * the call runs on and its events stay replayable (spec: disconnection is not cancellation).
+ */
+export async function exchangeCall(
+  ctx: IngressContext,
+  reply: FastifyReply,
+  record: SessionRecord,
+  message: JsonRpcRequest,
+  audited: AuditedRequest,
+): Promise<void> {
+  const started = Date.now();
+  // Gone before the call was sent: nothing to answer and nothing to cancel upstream.
+  if (agentLeft(reply)) {
+    ctx.metrics.observeCall(message.method, 'cancelled', started);
+    audited.answered(null, 0, 'cancelled');
+    return;
+  }
+  reply.hijack();
+  const deadline = started + ctx.config.requestTimeoutMs;
+  const sink = postResponseSink(ctx, reply.raw, record, { id: message.id, deadline });
+  await runExchange(
+    ctx,
+    {
+      record,
+      message,
+      audited,
+      caller: callerOf(reply.request),
+      clientAddress: reply.request.ip.slice(0, 64),
+      started,
+      deadline,
+    },
+    sink,
+  );
 }

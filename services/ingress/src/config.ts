@@ -45,6 +45,9 @@ const IngressEnv = z
     MESHGATE_SSE_KEEPALIVE_MS: Int(100, 300_000, 15_000),
     MESHGATE_SSE_RETRY_MS: Int(0, 600_000, 1000),
     MESHGATE_ROUTER_PROBE_MS: Int(50, 60_000, 1000),
+    MESHGATE_MAX_BATCH: Int(1, 10_000, 100),
+    MESHGATE_BATCH_CONCURRENCY: Int(1, 256, 8),
+    MESHGATE_LEGACY_INIT_TIMEOUT_MS: Int(100, 600_000, 30_000),
     MESHGATE_AUDIT: z.enum(['on', 'off']).default('off'),
     MESHGATE_AUDIT_MODE: AuditMode.default('fail-open'),
     MESHGATE_AUDIT_SPOOL_DIR: z.string().min(1).default('.meshgate/spool/ingress'),
@@ -87,6 +90,12 @@ export const IngressConfig = z.object({
   retryMs: z.number().int(),
   /** How often a router replica holding calls of this replica is probed (router-liveness.ts). */
   routerProbeMs: z.number().int(),
+  /** Messages one JSON-RPC batch may hold (2025-03-26 sessions); a larger batch is refused whole. */
+  maxBatch: z.number().int(),
+  /** Requests of one batch in flight at once. */
+  batchConcurrency: z.number().int(),
+  /** How long a legacy HTTP+SSE stream waits for the POST of its `initialize` before it is closed. */
+  legacyInitTimeoutMs: z.number().int(),
   /** The audit trail (ADR 003): off, or the publisher's mode, spool directory and spool bound. */
   audit: z.object({
     enabled: z.boolean(),
@@ -133,6 +142,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): IngressConfig 
     keepAliveMs: e.MESHGATE_SSE_KEEPALIVE_MS,
     retryMs: e.MESHGATE_SSE_RETRY_MS,
     routerProbeMs: e.MESHGATE_ROUTER_PROBE_MS,
+    maxBatch: e.MESHGATE_MAX_BATCH,
+    batchConcurrency: e.MESHGATE_BATCH_CONCURRENCY,
+    legacyInitTimeoutMs: e.MESHGATE_LEGACY_INIT_TIMEOUT_MS,
     audit: {
       enabled: e.MESHGATE_AUDIT === 'on',
       mode: e.MESHGATE_AUDIT_MODE,

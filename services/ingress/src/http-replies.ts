@@ -56,7 +56,17 @@ export function writeJson(
   headers: Record<string, string> = {},
 ): number {
   if (res.destroyed || res.headersSent) return 0;
-  const text = JSON.stringify(body);
+  return writeJsonText(res, status, JSON.stringify(body), headers);
+}
+
+/** Writes a complete response of JSON text already serialized; returns the bytes of the body (0: not written). */
+export function writeJsonText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+): number {
+  if (res.destroyed || res.headersSent) return 0;
   const bytes = Buffer.byteLength(text);
   res.writeHead(status, {
     'content-type': 'application/json',

@@ -35,7 +35,8 @@ export function targetOf(request: FastifyRequest): Target {
   return name === undefined ? { kind: 'federated' } : { kind: 'server', server: name };
 }
 
-function sameTarget(a: Target, b: Target): boolean {
+/** True when `a` and `b` are the same endpoint (federated, or the same server). */
+export function sameTarget(a: Target, b: Target): boolean {
   return a.kind === b.kind && (a.kind === 'federated' || (b.kind === 'server' && a.server === b.server));
 }
 

@@ -1,28 +1,27 @@
 /**
  * POST to an MCP endpoint: one JSON-RPC message from the agent. Checks the media types, parses, then
  * routes by kind: `initialize` opens a session; `ping` is answered here; other requests go to the router;
- * notifications and answers to server-to-client requests are relayed upstream and acknowledged with 202.
+ * notifications and answers to server-to-client requests are relayed upstream and acknowledged with 202;
+ * a JSON array is a batch (post-batch.ts).
  * Every request but ping enters the audit trail (audit-trail.ts) before anything else, or is refused with
  * -32005 while a fail-closed trail has no room.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   ErrorCodes,
-  JsonRpcId,
-  Subjects,
   errorResponse,
-  parseGatewayRequestId,
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
   type SessionRecord,
-  type ToUpstream,
 } from '@meshgate/contracts';
-import { pendingKey, type IngressContext } from './context';
+import type { IngressContext } from './context';
+import { forwardNotification, forwardResponse } from './agent-relay';
 import { exchangeCall } from './call-exchange';
+import { handleBatch } from './post-batch';
 import { initializeSession } from './initialize';
 import { header, resolveSession } from './mcp-guard';
-import { parseBody } from './message-parse';
+import { parsePost } from './message-parse';
 import { acceptsJsonAndSse, checkVersionHeader, isJsonContentType } from './protocol';
 import { sendRpcError } from './http-replies';
 
@@ -52,8 +51,9 @@ export async function handlePost(
         'Not Acceptable: Accept must allow application/json and text/event-stream',
       ),
     );
-  const parsed = parseBody(request.body as Buffer | undefined);
+  const parsed = parsePost(request.body as Buffer | undefined);
   if (!parsed.ok) return sendRpcError(reply, parsed.status, parsed.error);
+  if ('batch' in parsed) return handleBatch(ctx, request, reply, parsed.batch);
   const m = parsed.message;
   if (m.kind === 'request' && m.message.method !== 'ping')
     return handleRequest(ctx, request, reply, m.message);
@@ -112,15 +112,7 @@ function relayNotification(
   record: SessionRecord,
   message: JsonRpcNotification,
 ): FastifyReply {
-  const sid = record.session.id;
-  if (message.method !== 'notifications/initialized') {
-    const out: ToUpstream = { v: 1, sessionId: sid, message };
-    ctx.bus.publish(Subjects.sessionToUpstream(sid), out);
-  }
-  if (message.method === 'notifications/cancelled') {
-    const requestId = JsonRpcId.safeParse(message.params?.['requestId']);
-    if (requestId.success) ctx.inflight.get(pendingKey(sid, requestId.data))?.();
-  }
+  forwardNotification(ctx, record.session.id, message);
   return reply.code(202).send();
 }
 
@@ -131,8 +123,7 @@ function relayResponse(
   record: SessionRecord,
   message: JsonRpcResponse,
 ): FastifyReply {
-  const issuer = parseGatewayRequestId(message.id);
-  if (!issuer)
+  if (!forwardResponse(ctx, record.session.id, message))
     return sendRpcError(
       reply,
       400,
@@ -142,7 +133,5 @@ function relayResponse(
         'Bad Request: response to a request this gateway did not send',
       ),
     );
-  const out: ToUpstream = { v: 1, sessionId: record.session.id, message };
-  ctx.bus.publish(Subjects.routerToUpstream(issuer.instance), out);
   return reply.code(202).send();
 }

@@ -82,3 +82,11 @@ export function isJsonContentType(contentType: string | undefined): boolean {
   if (!contentType) return false;
   return contentType.split(';')[0]!.trim().toLowerCase() === 'application/json';
 }
+
+/** The one version whose Streamable HTTP POSTs may carry JSON-RPC batches (added 2025-03-26, removed 2025-06-18). */
+const BatchVersion = '2025-03-26';
+
+/** Whether a session at this version may POST a JSON-RPC batch. */
+export function supportsBatches(sessionVersion: string): boolean {
+  return sessionVersion === BatchVersion;
+}

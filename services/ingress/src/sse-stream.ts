@@ -25,7 +25,11 @@ export interface SseStreamOptions {
   priming: boolean;
   retryMs: number;
   keepAliveMs: number;
-  log: EventLog;
+  /**
+   * Where events are recorded for resumption. Without it events are neither recorded nor given ids: the
+   * legacy HTTP+SSE transport (spec 2024-11-05) has no resumption.
+   */
+  log?: EventLog;
   headers: Record<string, string>;
   /** POST streams: the request this stream answers and when its answer is due. */
   request?: { id: JsonRpcId; deadline: number };
@@ -85,7 +89,12 @@ export class SseStream {
   send(message: Message, final = false): void {
     const seq = this.nextSeq++;
     this.record(seq, message, final);
-    this.writeEvent(formatEventId(this.o.streamId, seq), message);
+    this.writeEvent(this.o.log ? formatEventId(this.o.streamId, seq) : null, message);
+  }
+
+  /** Sends an event of another type than `message`, e.g. the legacy transport's `endpoint`; one line of data. */
+  sendEvent(type: string, data: string): void {
+    this.write(`event: ${type}\ndata: ${data.replace(/[\r\n]/g, '')}\n\n`);
   }
 
   /** Sends an event replayed from the log, under its original id. */
@@ -102,7 +111,8 @@ export class SseStream {
   }
 
   private record(seq: number, message: Message | null, final: boolean): void {
-    const { request } = this.o;
+    const { request, log } = this.o;
+    if (!log) return;
     const event: StoredEvent = {
       v: 1,
       kind: this.o.kind,
@@ -111,11 +121,12 @@ export class SseStream {
       final,
       ...(request ? { requestId: request.id, deadline: request.deadline } : {}),
     };
-    this.o.log.append(this.o.sessionId, this.o.streamId, event);
+    log.append(this.o.sessionId, this.o.streamId, event);
   }
 
-  private writeEvent(id: string, message: Message): void {
-    this.write(`id: ${id}\nevent: message\ndata: ${JSON.stringify(message)}\n\n`);
+  private writeEvent(id: string | null, message: Message): void {
+    const data = `event: message\ndata: ${JSON.stringify(message)}\n\n`;
+    this.write(id === null ? data : `id: ${id}\n${data}`);
   }
 
   private write(chunk: string): void {
