@@ -246,6 +246,28 @@ describe('calls', () => {
     expect(callsOf('tools/call')).toHaveLength(before);
   });
 
+  it('cancels the call upstream when the agent closes its response', async () => {
+    const abort = new AbortController();
+    const pending = modernPost(
+      stack.url(0),
+      modernRequest(45, 'tools/call', { name: 'hang' }),
+      {},
+      abort.signal,
+    );
+    await stack.router.until(() => callsOf('tools/call').some((c) => c.message.params?.['name'] === 'hang'));
+    const sent = callsOf('tools/call').find((c) => c.message.params?.['name'] === 'hang')!;
+    abort.abort();
+    await expect(pending).rejects.toThrow();
+    await stack.router.until(() =>
+      stack.router.toUpstream.some(
+        (u) =>
+          u.payload.sessionId === sent.session.id &&
+          JSON.stringify(u.payload.message).includes('notifications/cancelled') &&
+          JSON.stringify(u.payload.message).includes(String(sent.message.id)),
+      ),
+    );
+  });
+
   it('leaves session-era clients as they were', async () => {
     const s = await openSession(stack.ingress[1]!.url);
     const res = await post(s, toolCall(50, 'echo', { x: 1 }));
