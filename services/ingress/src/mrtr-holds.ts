@@ -113,7 +113,10 @@ function inputRequest(m: JsonRpcRequest): InputRequest {
   return params ? { method: m.method, params } : { method: m.method };
 }
 
-/** One stateless call of a round-trip method, from its first exchange until its outcome is delivered. */
+/**
+ * One stateless call, from its first exchange until its outcome is delivered; held between rounds when its
+ * method may answer `input_required` (any other method's server-to-client requests are refused upstream).
+ */
 export class ModernCall {
   readonly id = randomBytes(16).toString('base64url');
   private round = 0;
