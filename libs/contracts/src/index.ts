@@ -3,6 +3,7 @@ export * from './jsonrpc';
 export * from './servers';
 export * from './session';
 export * from './router';
+export * from './ingress';
 export * from './audit';
 export * from './auth';
 export * from './policy';

@@ -63,6 +63,8 @@ export const Subjects = {
   ingressStream: (instance: string, stream: string) =>
     subject('ingress', tok(instance), 'stream', tok(stream)),
   ingressStreamAll: (instance: string) => `${subject('ingress', tok(instance), 'stream')}.*`,
+  /** One ingress replica: resume (or cancel) a call it holds for a 2026-07-28 agent (`HoldRequest`). */
+  ingressResume: (instance: string) => subject('ingress', tok(instance), 'resume'),
   /** Registry queries and change events. */
   registryList: subject('registry', 'list'),
   registryChanged: subject('registry', 'changed'),
@@ -84,6 +86,8 @@ export const Buckets = {
   limits: 'mg_limits',
   /** Principals' own upstream tokens, AES-256-GCM encrypted (libs/auth upstream-token-store). */
   upstreamTokens: 'mg_upstream_tokens',
+  /** Secrets every ingress replica shares (the requestState key when INGRESS_REQUEST_STATE_KEY is unset). */
+  ingressSecrets: 'mg_ingress_secrets',
 } as const;
 
 /** Parses `mg.v1.ingress.<instance>.stream.<token>`; null when the subject has another shape. */

@@ -13,6 +13,8 @@ describe('subject builder', () => {
     expect(subject('router', 'call')).toBe('mg.v1.router.call');
     expect(Subjects.routerInstanceCall('router-abc')).toBe('mg.v1.router.router-abc.call');
     expect(Subjects.sessionToAgent('s_1-2')).toBe('mg.v1.session.s_1-2.to-agent');
+    expect(Subjects.ingressResume('ing-1')).toBe('mg.v1.ingress.ing-1.resume');
+    expect(parseIngressStream(Subjects.ingressResume('ing-1'))).toBeNull();
   });
 
   it.each(['a.b', '*', '>', 'a b', '$SYS', '', 'x\ny', 'a'.repeat(129)])('rejects the token %j', (bad) => {

@@ -58,6 +58,13 @@ const IngressEnv = z
       z.url({ protocol: /^https?$/ }).optional(),
     ),
     MESHGATE_JWT_ISSUERS: z.preprocess((v) => (v === undefined || v === '' ? '[]' : v), JwtIssuersFromJson),
+    INGRESS_REQUEST_STATE_KEY: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z.string().min(32, 'at least 32 characters (e.g. 32 random bytes, base64)').optional(),
+    ),
+    INGRESS_MRTR_HOLD_MS: Int(1000, 3_600_000, 300_000),
+    INGRESS_MAX_HOLDS: Int(1, 1_000_000, 10_000),
+    INGRESS_MAX_LISTENS_PER_PRINCIPAL: Int(1, 10_000, 16),
   })
   .refine((e) => e.MESHGATE_JWT_ISSUERS.length === 0 || e.MESHGATE_PUBLIC_URL !== undefined, {
     path: ['MESHGATE_PUBLIC_URL'],
@@ -115,6 +122,18 @@ export const IngressConfig = z.object({
     publicUrl: z.string().optional(),
     jwtIssuers: z.array(JwtIssuerConfig),
   }),
+  /**
+   * The stateless 2026-07-28 era: the key of requestState MACs and virtual session ids (shared by every
+   * replica; unset, one is created once in KV `mg_ingress_secrets`), how long a call waits for the agent's
+   * answers to its input requests, how many such calls a replica holds, and how many `subscriptions/listen`
+   * streams one principal may keep open on a replica.
+   */
+  modern: z.object({
+    requestStateKey: z.string().optional(),
+    holdMs: z.number().int(),
+    maxHolds: z.number().int(),
+    maxListensPerPrincipal: z.number().int(),
+  }),
 });
 export type IngressConfig = z.infer<typeof IngressConfig>;
 
@@ -158,6 +177,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): IngressConfig 
         ? { publicUrl: e.MESHGATE_PUBLIC_URL.replace(/\/+$/, '') }
         : {}),
       jwtIssuers: e.MESHGATE_JWT_ISSUERS,
+    },
+    modern: {
+      ...(e.INGRESS_REQUEST_STATE_KEY !== undefined ? { requestStateKey: e.INGRESS_REQUEST_STATE_KEY } : {}),
+      holdMs: e.INGRESS_MRTR_HOLD_MS,
+      maxHolds: e.INGRESS_MAX_HOLDS,
+      maxListensPerPrincipal: e.INGRESS_MAX_LISTENS_PER_PRINCIPAL,
     },
   };
 }

@@ -14,6 +14,19 @@ import type { RouterClient } from './router-client';
 import type { SessionStore } from './session-store';
 import type { StreamDispatcher } from './stream-dispatcher';
 import type { StreamRegistry } from './stream-registry';
+import type { HeldCalls } from './mrtr-holds';
+import type { ListenLimits } from './subscriptions-listen';
+import type { VirtualSessions } from './virtual-session';
+
+/** What the stateless 2026-07-28 era keeps per replica. */
+export interface ModernState {
+  /** The key every replica shares (requestState MACs, virtual session ids). */
+  key: Buffer;
+  sessions: VirtualSessions;
+  /** Calls held for their agents' retries (multi round-trip requests). */
+  holds: HeldCalls;
+  listens: ListenLimits;
+}
 
 /** The dependencies every handler of one instance receives. */
 export interface IngressContext {
@@ -36,6 +49,8 @@ export interface IngressContext {
   upstreamTokens: UpstreamTokensApiOptions;
   /** Calls in flight on this replica by `pendingKey`, each ending itself when the agent cancels it. */
   inflight: Map<string, () => void>;
+  /** The stateless 2026-07-28 era: virtual sessions, held calls, listens. */
+  modern: ModernState;
 }
 
 /** Key of an in-flight call: its session and the agent's request id. */

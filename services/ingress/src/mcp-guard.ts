@@ -17,7 +17,7 @@ import {
 import type { IngressContext } from './context';
 import { hostAllowed, originAllowed } from './origin-check';
 import { attachCaller, callerOf, samePrincipal } from './request-principal';
-import { checkVersionHeader } from './protocol';
+import { checkVersionHeader, isModernVersion } from './protocol';
 import { sendProblem, sendRpcError } from './http-replies';
 
 /** JSON-RPC code of an unknown session (the code the MCP SDKs use). */
@@ -98,9 +98,11 @@ export async function resolveSession(
     return null;
   }
   const record = SessionId.safeParse(raw).success ? await ctx.sessions.get(raw) : null;
-  // Another principal's session answers exactly like an unknown one: its existence is not told.
+  // Another principal's session answers exactly like an unknown one: its existence is not told. So does a
+  // virtual session of a 2026-07-28 agent (stateless-post.ts): it is never a session an agent holds.
   if (
     !record ||
+    isModernVersion(record.session.protocolVersion) ||
     !sameTarget(record.session.target, targetOf(request)) ||
     !samePrincipal(record.session.principal, callerOf(request).principal)
   ) {

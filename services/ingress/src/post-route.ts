@@ -24,6 +24,7 @@ import { header, resolveSession } from './mcp-guard';
 import { parsePost } from './message-parse';
 import { acceptsJsonAndSse, checkVersionHeader, isJsonContentType } from './protocol';
 import { sendRpcError } from './http-replies';
+import { eraOf, handleStatelessPost } from './stateless-post';
 
 /** Handles a POST to `/mcp` or `/servers/:name/mcp`. */
 export async function handlePost(
@@ -54,6 +55,8 @@ export async function handlePost(
   const parsed = parsePost(request.body as Buffer | undefined);
   if (!parsed.ok) return sendRpcError(reply, parsed.status, parsed.error);
   if ('batch' in parsed) return handleBatch(ctx, request, reply, parsed.batch);
+  const era = eraOf(request, parsed.message);
+  if (era.era !== 'legacy') return handleStatelessPost(ctx, request, reply, parsed.message, era);
   const m = parsed.message;
   if (m.kind === 'request' && m.message.method !== 'ping')
     return handleRequest(ctx, request, reply, m.message);

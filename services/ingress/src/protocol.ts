@@ -6,6 +6,20 @@
 /** Versions whose clients speak Streamable HTTP with sessions (2025-03-26 and later, before 2026-07-28). */
 export const SupportedVersions = ['2025-11-25', '2025-06-18', '2025-03-26'] as const;
 
+/** Versions whose clients speak the stateless 2026-07-28 era (per-request `_meta`, no sessions). */
+export const ModernVersions = ['2026-07-28'] as const;
+
+/** The first version of the stateless era: any later version belongs to it too (ISO dates sort in time). */
+export const FirstModernVersion = '2026-07-28';
+
+/** Every version this ingress serves, newest first: what `server/discover` and -32022 errors list. */
+export const ServedVersions: readonly string[] = [...ModernVersions, ...SupportedVersions];
+
+/** True for a date-shaped version of the stateless era (2026-07-28 or later), served or not. */
+export function isModernVersion(v: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(v) && v >= FirstModernVersion;
+}
+
 /** What the spec tells a server to assume when the MCP-Protocol-Version header is absent. */
 export const AssumedVersion = '2025-03-26';
 

@@ -29,6 +29,12 @@ import { createRouterLiveness, type RouterLiveness } from './router-liveness';
 import { openSessionStore, type SessionStore } from './session-store';
 import { startStreamDispatcher, type StreamDispatcher } from './stream-dispatcher';
 import { StreamRegistry } from './stream-registry';
+import { serveHolds } from './hold-service';
+import { HeldCalls } from './mrtr-holds';
+import { loadSharedKey } from './shared-key';
+import { ListenLimits } from './subscriptions-listen';
+import { VirtualSessions } from './virtual-session';
+import type { RunningService } from '@meshgate/bus';
 
 /** How long `stop()` lets calls in flight finish before answering them with an error. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -54,6 +60,8 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
   let liveness: RouterLiveness | undefined;
   let audit: AuditTrail | undefined;
   let verifier: ApiKeyVerifier | undefined;
+  let holdService: RunningService | undefined;
+  const holds = new HeldCalls(config.modern.maxHolds);
   const streams = new StreamRegistry(config.maxStreams, config.maxStreamsPerSession);
   // The public URL is the listening address until the server listens, unless configured.
   let publicUrl = config.auth.publicUrl ?? `http://${config.host}:${config.port}`;
@@ -92,6 +100,9 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
     dispatcher = startStreamDispatcher(bus, config.instanceId, logger);
     store.onEnded((sessionId) => streams.closeSession(sessionId));
     liveness = createRouterLiveness(bus, { intervalMs: config.routerProbeMs, logger });
+    const router = createRouterClient(bus, store, liveness, logger);
+    const key = await loadSharedKey(bus, config.modern.requestStateKey);
+    holdService = await serveHolds(bus, config.instanceId, holds, logger);
     const ctx: IngressContext = {
       config,
       bus,
@@ -99,7 +110,7 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
       sessions: store,
       events,
       dispatcher,
-      router: createRouterClient(bus, store, liveness, logger),
+      router,
       streams,
       metrics: createMetrics(
         () => store.cachedCount,
@@ -116,11 +127,18 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
       }),
       upstreamTokens: { store: upstreamTokens, apiKeys: verifier, ...(jwt ? { jwt } : {}) },
       inflight: new Map(),
+      modern: {
+        key,
+        sessions: new VirtualSessions(key, store, router, logger),
+        holds,
+        listens: new ListenLimits(config.modern.maxListensPerPrincipal),
+      },
     };
     app = buildApp(ctx);
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {
     await app?.close();
+    await holdService?.stop();
     liveness?.stop();
     dispatcher?.stop();
     sessions?.stop();
@@ -140,6 +158,9 @@ export async function start(config: IngressConfig): Promise<IngressHandle> {
     streams.closeAll('stream');
     await streams.callsSettled(SHUTDOWN_GRACE_MS);
     streams.closeAll('call');
+    // Calls held for agents' retries end here: their agents get -32602 from whichever replica they retry on.
+    holds.cancelAll('the gateway replica is stopping');
+    await holdService?.stop();
     // Connections whose last response just ended are idle only after it flushed; then none may linger.
     await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, FLUSH_MS))]);
     server.server.closeAllConnections();

@@ -13,6 +13,7 @@ import { acceptsSse } from './protocol';
 import { resume } from './resume';
 import { openSessionStream } from './session-stream';
 import { sendRpcError } from './http-replies';
+import { refuseModernGetOrDelete } from './stateless-post';
 
 /** Handles a GET: a new standalone stream, or a resumption with Last-Event-ID. */
 export async function handleGet(
@@ -20,6 +21,8 @@ export async function handleGet(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<unknown> {
+  const modern = refuseModernGetOrDelete(request, reply);
+  if (modern) return modern;
   if (!acceptsSse(header(request, 'accept')))
     return sendRpcError(
       reply,
@@ -44,6 +47,8 @@ export async function handleDelete(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<unknown> {
+  const modern = refuseModernGetOrDelete(request, reply);
+  if (modern) return modern;
   const record = await resolveSession(ctx, request, reply, null);
   if (!record) return reply;
   const sid = record.session.id;

@@ -2,8 +2,10 @@
  * A fake router replica for ingress tests. It serves `RouterCall` on the queue subject and on its own
  * instance subject exactly as ADR 001 and libs/contracts describe, registers as `meshgate-router`, and
  * scripts a few tools: `echo`, `progress` (two related messages first), `gated` (one related message,
- * then waits for the test), `sample` (a server-to-client request answered by the agent), `hang` (waits
- * for the agent's cancellation). It records every ToUpstream it receives.
+ * then waits for the test), `sample` (a server-to-client request answered by the agent), `twice` (an
+ * elicitation, then a sampling request, each answered before the next), `pair` (two requests at once),
+ * `hang` (waits for the agent's cancellation). Resources: `resources/read` (-32002 for `missing://` URIs),
+ * `resources/subscribe` and `resources/unsubscribe`. It records every ToUpstream it receives.
  */
 import { Bus, CallerFault, SystemFault, decodeJson, serve, type RunningService } from '@meshgate/bus';
 import {
@@ -60,6 +62,15 @@ export async function startFakeRouter(natsUrl: string, instance: string): Promis
       params: { progressToken: token(call), progress: n, total: 2 },
     });
 
+  /** Sends a server-to-client request related to `call`; resolves with the agent's answer (a JSON-RPC response). */
+  const ask = async (call: RouterCall, method: string, params: Record<string, unknown>) => {
+    const id = gatewayRequestId(instance, ++issued);
+    related(call, { jsonrpc: '2.0', id, method, params });
+    const answered = (u: { payload: ToUpstream }) => 'id' in u.payload.message && u.payload.message.id === id;
+    await until(() => toUpstream.some(answered), 10_000);
+    return toUpstream.find(answered)!.payload.message;
+  };
+
   const tool = async (call: RouterCall): Promise<Record<string, unknown>> => {
     const params = call.message.params ?? {};
     const text = (t: string) => ({
@@ -90,6 +101,29 @@ export async function startFakeRouter(natsUrl: string, instance: string): Promis
         const answer = toUpstream.find((u) => 'id' in u.payload.message && u.payload.message.id === id)!;
         return text(JSON.stringify(answer.payload.message));
       }
+      case 'twice': {
+        const form = await ask(call, 'elicitation/create', {
+          message: 'name?',
+          requestedSchema: { type: 'object', properties: {} },
+        });
+        progress(call, 1);
+        related(call, {
+          jsonrpc: '2.0',
+          method: 'notifications/message',
+          params: { level: 'info', data: 'asked' },
+        });
+        related(call, {
+          jsonrpc: '2.0',
+          method: 'notifications/message',
+          params: { level: 'debug', data: 'noise' },
+        });
+        const sampled = await ask(call, 'sampling/createMessage', { messages: [], maxTokens: 1 });
+        return text(JSON.stringify([form, sampled]));
+      }
+      case 'pair': {
+        const both = await Promise.all([ask(call, 'roots/list', {}), ask(call, 'roots/list', {})]);
+        return text(JSON.stringify(both));
+      }
       case 'hang':
         await until(() => toUpstream.some((u) => isCancelOf(u.payload, call)), 10_000);
         return text('cancelled late');
@@ -111,7 +145,7 @@ export async function startFakeRouter(natsUrl: string, instance: string): Promis
         router: instance,
         message: ok(call, {
           protocolVersion: call.session.protocolVersion,
-          capabilities: { tools: {} },
+          capabilities: { tools: { listChanged: true }, resources: { subscribe: true, listChanged: true } },
           serverInfo: { name: 'fake-router', version: '1.0.0' },
         }),
       };
@@ -123,6 +157,22 @@ export async function startFakeRouter(natsUrl: string, instance: string): Promis
         message: ok(call, { tools: [{ name: 'echo', inputSchema: { type: 'object' } }] }),
       };
     if (method === 'tools/call') return { v: 1, router: instance, message: ok(call, await tool(call)) };
+    if (method === 'resources/subscribe' || method === 'resources/unsubscribe')
+      return { v: 1, router: instance, message: ok(call, {}) };
+    if (method === 'resources/read') {
+      const uri = String(call.message.params?.['uri']);
+      if (uri.startsWith('missing://'))
+        return {
+          v: 1,
+          router: instance,
+          message: {
+            jsonrpc: '2.0',
+            id: call.message.id,
+            error: { code: -32002, message: `Resource not found: ${uri}` },
+          },
+        };
+      return { v: 1, router: instance, message: ok(call, { contents: [{ uri, text: 'content' }] }) };
+    }
     return {
       v: 1,
       router: instance,
