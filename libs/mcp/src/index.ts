@@ -6,3 +6,4 @@ export * from './task-mapping';
 export * from './logging';
 export * from './capabilities';
 export * from './era-results';
+export * from './modern-upstream';
