@@ -5,6 +5,9 @@
  * is unavailable). Messages from the upstream are attributed and handed to the router's hooks. The tasks
  * that agent calls create through it are booked to their session. Every request, the handshake and list
  * fetches included, passes the server's gate (upstream-gate) before it is sent.
+ * Each connection attempt detects the upstream's era (establish); the era is readable as `era`. What a
+ * modern (2026-07-28) upstream needs besides (envelopes, local answers, the listen stream, answers in each
+ * agent's era) is its modern side (modern-side).
  */
 import {
   ErrorCodes,
@@ -12,10 +15,8 @@ import {
   type JsonRpcErrorObject,
   type JsonRpcId,
   type JsonRpcNotification,
-  type JsonRpcRequest,
   type ServerDefinition,
 } from '@meshgate/contracts';
-import type { Logger } from '@meshgate/config';
 import {
   ListCapabilities,
   createdTaskId,
@@ -29,54 +30,15 @@ import { attribute, type Attribution } from './attribution';
 import { ListCache, fetchAllPages } from './list-cache';
 import { SubscriptionBook } from './subscription-book';
 import { TaskBook } from './task-book';
-import { SessionExpiredError, type TransportFactory, type UpstreamTransport } from './transport';
+import { SessionExpiredError, type UpstreamTransport } from './transport';
 import { Lifecycle, type LifecycleEvents } from './lifecycle';
-import { handshake } from './handshake';
+import { OpenedTransport, establish } from './establish';
+import { EraVerdicts, type UpstreamEra } from './era';
+import { ModernSide } from './modern-side';
 import { UpstreamGate, gateLimits } from './upstream-gate';
-import type { UpstreamCaller } from './upstream-caller';
+import type { ConnectionOptions } from './connection-options';
 
-/** What a connection reports to the router. */
-export interface ConnectionHooks {
-  serverRequest(conn: UpstreamConnection, request: JsonRpcRequest, attribution: Attribution): void;
-  notification(conn: UpstreamConnection, notification: JsonRpcNotification, attribution: Attribution): void;
-  /** The upstream was initialised again after it had been up (its lists may have changed). */
-  reconnected(conn: UpstreamConnection): void;
-  /** The transport went away; server-to-client requests it issued can no longer be answered. */
-  down(conn: UpstreamConnection, reason: string): void;
-  /** A request made for an agent call ended (the audit trail's `upstream-call`); called before its caller resumes. */
-  agentRequest?(conn: UpstreamConnection, request: AgentRequest): void;
-}
-
-/** One request relayed upstream for an agent call, as it ended. */
-export interface AgentRequest {
-  method: string;
-  /** The params as the upstream received them (names de-namespaced). */
-  params: Record<string, unknown> | undefined;
-  origin: CallOrigin;
-  /** From the call to `request` to its outcome, in milliseconds. */
-  latencyMs: number;
-  outcome: Outcome;
-}
-
-/** Everything a connection is built from. */
-export interface ConnectionOptions {
-  def: ServerDefinition;
-  /** The session owning this connection (stateful servers); absent for a shared connection. */
-  owner: string | undefined;
-  transports: TransportFactory;
-  hooks: ConnectionHooks;
-  log: Logger;
-  backoffMaxMs: number;
-  /** The gateway version sent as clientInfo.version. */
-  version: string;
-  /**
-   * The concurrency gate of the server, shared by all its connections on this replica (see
-   * `ConnectionPool.gates`); without one the connection limits only itself.
-   */
-  gate?: UpstreamGate;
-  /** Who a per-session connection of a server acting per principal acts for (upstream-caller). */
-  caller?: UpstreamCaller | undefined;
-}
+export type { AgentRequest, ConnectionHooks, ConnectionOptions } from './connection-options';
 
 /** The JSON-RPC code answered to a call the agent cancelled. */
 export const RequestCancelledCode = -32800;
@@ -92,10 +54,15 @@ export class UpstreamConnection {
   private readonly lists: ListCache;
   private readonly lifecycle: Lifecycle;
   private readonly gate: UpstreamGate;
+  private readonly eras: EraVerdicts;
+  private readonly modern: ModernSide;
   private transport: UpstreamTransport | undefined;
   /** The transport is initialised: requests not bound to a transport may go on it. */
   private ready = false;
+  /** A connection was established before: the next attempt re-establishes it (and detects the era afresh). */
+  private established = false;
   private initResult: Record<string, unknown> | undefined;
+  private upstreamEra: UpstreamEra | undefined;
   /** The log level last set upstream through this connection; re-sent after re-initialisation. */
   logLevel: string | undefined;
 
@@ -103,6 +70,16 @@ export class UpstreamConnection {
     this.def = opts.def;
     this.owner = opts.owner;
     this.gate = opts.gate ?? new UpstreamGate(opts.def.name, gateLimits(opts.def));
+    this.eras = opts.eras ?? new EraVerdicts();
+    this.modern = new ModernSide({
+      version: opts.version,
+      log: opts.log,
+      logLevel: () => this.logLevel,
+      agentOf: (sessionId) => opts.hooks.agentOf?.(sessionId),
+      send: (method, params, origin, ms) => this.audited(method, params, origin, ms),
+      serverRequest: (request, attribution) => opts.hooks.serverRequest(this, request, attribution),
+      notification: (n, attribution) => opts.hooks.notification(this, n, attribution),
+    });
     this.lists = new ListCache((kind, deadline) => this.fetchList(kind, deadline));
     this.lifecycle = new Lifecycle({
       log: opts.log,
@@ -117,9 +94,17 @@ export class UpstreamConnection {
     return this.def.name;
   }
 
-  /** The upstream's InitializeResult of the current (or last) handshake. */
+  /**
+   * The upstream's InitializeResult of the current (or last) handshake; for a modern upstream, built from its
+   * server/discover result.
+   */
   get initializeResult(): Record<string, unknown> | undefined {
     return this.initResult;
+  }
+
+  /** The upstream's era as detected by the current (or last) connection; undefined before the first. */
+  get era(): UpstreamEra | undefined {
+    return this.upstreamEra;
   }
 
   /** Starts connecting in the background. */
@@ -139,9 +124,23 @@ export class UpstreamConnection {
 
   /**
    * Relays one request upstream; the outcome is the upstream's answer or a gateway error. A request with an
-   * origin (made for an agent call) is reported to the `agentRequest` hook when it ends.
+   * origin (made for an agent call) is reported to the `agentRequest` hook when it ends, and a modern
+   * upstream's answer to it is given in the agent's era (its input rounds run first for a session-era agent).
    */
   async request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    origin: CallOrigin | undefined,
+    timeoutMs: number,
+  ): Promise<Outcome> {
+    const deadline = Date.now() + timeoutMs;
+    const out = await this.audited(method, params, origin, timeoutMs);
+    if (!origin || this.upstreamEra?.kind !== 'modern') return out;
+    return this.modern.answer(method, params, origin, out, deadline);
+  }
+
+  /** One request upstream, reported to the `agentRequest` hook when it was made for an agent call. */
+  private async audited(
     method: string,
     params: Record<string, unknown> | undefined,
     origin: CallOrigin | undefined,
@@ -174,6 +173,11 @@ export class UpstreamConnection {
     }
     const left = deadline - Date.now();
     if (left <= 0) return { error: { code: -32003, message: `${method}: no answer within ${timeoutMs} ms` } };
+    if (this.upstreamEra?.kind === 'modern') {
+      const answered = this.modern.localAnswer(method, params, left);
+      if (answered) return answered;
+      params = this.modern.envelope(params, origin);
+    }
     const out = await this.exchange(undefined, method, params, origin, left);
     const taskId =
       origin && params?.['task'] !== undefined && 'result' in out ? createdTaskId(out.result) : undefined;
@@ -181,15 +185,26 @@ export class UpstreamConnection {
     return out;
   }
 
-  /** Sends a notification upstream when connected (dropped otherwise: it belongs to the old upstream session). */
+  /**
+   * Sends a notification upstream when connected (dropped otherwise: it belongs to the old upstream session).
+   * A modern upstream gets it with the envelope, except roots/list_changed, which its era does not have.
+   */
   notify(method: string, params?: Record<string, unknown>): void {
+    if (this.upstreamEra?.kind === 'modern') {
+      if (method === 'notifications/roots/list_changed') return;
+      params = this.modern.envelope(params, undefined);
+    }
     this.transport?.send({ jsonrpc: '2.0', method, ...(params ? { params } : {}) }).catch((err: unknown) => {
       this.opts.log.debug({ err: errorText(err), method }, 'notification not delivered upstream');
     });
   }
 
-  /** Answers a server-to-client request of the upstream with its own id. */
+  /**
+   * Answers a server-to-client request of the upstream with its own id; the answer to an input request of a
+   * modern upstream's call (input-asks) goes to that call instead.
+   */
   respond(id: JsonRpcId, outcome: Outcome): void {
+    if (this.modern.asks.answer(id, outcome)) return;
     this.transport?.send({ jsonrpc: '2.0', id, ...outcome }).catch((err: unknown) => {
       this.opts.log.debug({ err: errorText(err) }, 'answer not delivered upstream');
     });
@@ -197,8 +212,9 @@ export class UpstreamConnection {
 
   /** Cancels the agent call `agentId` of a session if it is in flight here; true when it was. */
   cancelCall(sessionId: string, agentId: JsonRpcId, reason: string | undefined): boolean {
+    const asked = this.modern.asks.cancelCall(sessionId, agentId);
     const p = this.table.findCall(sessionId, agentId);
-    if (!p) return false;
+    if (!p) return asked;
     if (!p.queued && !p.parked)
       this.notify('notifications/cancelled', { requestId: p.id, ...(reason ? { reason } : {}) });
     return this.table.settle(p.id, { error: { code: RequestCancelledCode, message: 'request cancelled' } });
@@ -207,6 +223,7 @@ export class UpstreamConnection {
   /** Forgets a session: cancels its calls, releases its resource subscriptions and forgets its tasks. */
   dropSession(sessionId: string): void {
     this.tasks.dropSession(sessionId);
+    this.modern.asks.dropSession(sessionId);
     for (const p of this.table.all())
       if (p.origin?.sessionId === sessionId) this.cancelCall(sessionId, p.origin.agentId, 'session ended');
     for (const uri of this.subscriptions.dropSession(sessionId))
@@ -219,44 +236,58 @@ export class UpstreamConnection {
   }
 
   private async connect(events: LifecycleEvents): Promise<void> {
-    const transport = this.opts.transports(
-      this.def,
-      {
-        message: (m, related) => {
-          if (!events.isCurrent()) return;
-          try {
-            this.receive(m, related);
-          } catch (err) {
-            this.opts.log.error({ err: errorText(err) }, 'upstream message handling failed');
-          }
-        },
-        closed: (reason) => {
-          // Nothing more is sent on a transport that is gone, even before the life cycle takes it down.
-          if (events.isCurrent()) this.ready = false;
-          events.closed(reason);
-        },
-      },
-      this.opts.log,
-      this.opts.caller,
-    );
-    this.transport = transport;
-    this.initResult = await handshake(
-      transport,
-      (method, params, ms) => this.exchange(transport, method, params, undefined, ms),
-      this.def.timeoutMs,
-      this.opts.version,
-    );
+    const established = await establish({
+      def: this.def,
+      caller: this.opts.caller,
+      verdicts: this.eras,
+      fresh: this.established,
+      version: this.opts.version,
+      open: (def) =>
+        new OpenedTransport(
+          (transportEvents) => this.opts.transports(def, transportEvents, this.opts.log, this.opts.caller),
+          {
+            message: (m, related) => {
+              if (!events.isCurrent()) return;
+              try {
+                this.receive(m, related);
+              } catch (err) {
+                this.opts.log.error({ err: errorText(err) }, 'upstream message handling failed');
+              }
+            },
+            closed: (reason) => {
+              // Nothing more is sent on a transport that is gone, even before the life cycle takes it down.
+              if (events.isCurrent()) this.ready = false;
+              events.closed(reason);
+            },
+          },
+        ),
+      exchange: (transport, method, params, ms) => this.exchange(transport, method, params, undefined, ms),
+    });
+    this.transport = established.transport;
+    this.initResult = established.initializeResult;
+    this.upstreamEra = established.era;
   }
 
   private onReady(reconnected: boolean): void {
     this.ready = true;
+    this.established = true;
+    const era = this.upstreamEra;
     this.opts.log.info(
-      { protocolVersion: this.initResult?.['protocolVersion'], reconnected },
+      { protocolVersion: era?.protocolVersion, era: era?.kind, wire: era?.wire, reconnected },
       'upstream ready',
     );
     this.lists.invalidate();
-    if (this.logLevel !== undefined) this.background('logging/setLevel', { level: this.logLevel });
-    for (const uri of this.subscriptions.uris()) this.background('resources/subscribe', { uri });
+    if (era?.kind === 'modern' && this.transport)
+      this.modern.up(
+        this.transport,
+        era.wire === 'stdio',
+        this.initResult?.['capabilities'],
+        this.subscriptions.uris(),
+      );
+    else {
+      if (this.logLevel !== undefined) this.background('logging/setLevel', { level: this.logLevel });
+      for (const uri of this.subscriptions.uris()) this.background('resources/subscribe', { uri });
+    }
     for (const p of this.table.all()) {
       if (!p.parked) continue;
       p.parked = false;
@@ -270,6 +301,7 @@ export class UpstreamConnection {
     this.transport = undefined;
     this.ready = false;
     this.lists.invalidate();
+    this.modern.down(this.unavailable(reason).error);
     // Requests the upstream never saw (parked, or waiting for a slot) wait for the next connection.
     this.table.settleAll(this.unavailable(reason), (p) => !stopping && (p.parked || (p.queued && !p.bound)));
     this.opts.hooks.down(this, reason);
@@ -287,7 +319,8 @@ export class UpstreamConnection {
     timeoutMs: number,
   ): Promise<Outcome> {
     const { pending, outcome } = this.table.open(method, params, origin, timeoutMs, (p) => {
-      if (!p.queued && !p.parked)
+      // A request bound to a transport (a handshake or probe) ends with that transport's attempt.
+      if (!p.queued && !p.parked && !p.bound)
         this.notify('notifications/cancelled', { requestId: p.id, reason: 'timeout' });
     });
     pending.bound = bound !== undefined;
@@ -336,6 +369,8 @@ export class UpstreamConnection {
   }
 
   private receive(raw: unknown, related: JsonRpcId | undefined): void {
+    // A modern upstream's listen stream takes its own messages (acknowledgements, answers to listens).
+    if (this.modern.consume(raw)) return;
     const c = classify(raw);
     if (c.kind === 'response') {
       const m = c.message as {
@@ -393,7 +428,7 @@ export class UpstreamConnection {
     });
   }
 
-  private unavailable(reason: string): Outcome {
+  private unavailable(reason: string): { error: JsonRpcErrorObject } {
     return { error: { code: -32001, message: `upstream ${this.def.name} unavailable: ${reason}` } };
   }
 }
