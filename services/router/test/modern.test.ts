@@ -198,6 +198,38 @@ describe.each([
     expect(resultOf(await calling)).toEqual({ content: [{ type: 'text', text: 'summary: brief' }] });
   });
 
+  it('turns input_required into a roots/list request and retries with the roots', async () => {
+    const session = agent(server());
+    const stream = streamSubject('r');
+    const seen = h.collect(stream);
+    const calling = h.call(session, 'tools/call', { name: 'roots', arguments: {} }, { stream });
+    await answerOn(seen, session, 'roots/list', { roots: [{ uri: 'file:///work', name: 'work' }] });
+    expect(resultOf(await calling)).toEqual({ content: [{ type: 'text', text: 'roots: file:///work' }] });
+  });
+
+  it('ends a call cancelled while its input is asked, and withdraws the question', async () => {
+    const session = agent(server());
+    const stream = streamSubject('c');
+    const seen = h.collect(stream);
+    const calling = h.call(
+      session,
+      'tools/call',
+      { name: 'confirm', arguments: { action: 'drop' } },
+      { stream, id: 'call-77' },
+    );
+    const request = await eventually(() => seen.messages.find((m) => m['method'] === 'elicitation/create'));
+    h.bus.publish(Subjects.sessionToUpstream(session.id), {
+      v: 1,
+      sessionId: session.id,
+      message: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'call-77' } },
+    });
+    expect(errorOf(await calling)).toEqual({ code: -32800, message: 'request cancelled' });
+    const withdrawn = await eventually(() =>
+      seen.messages.find((m) => m['method'] === 'notifications/cancelled'),
+    );
+    expect(withdrawn['params']).toMatchObject({ requestId: request['id'] });
+  });
+
   it('refuses a call needing input the agent cannot give, naming the capability', async () => {
     const err = errorOf(
       await h.call(agent(server(), '2025-11-25', { roots: {} }), 'tools/call', {
@@ -227,5 +259,49 @@ describe.each([
     expect(resultOf(await h.call(subscriber, 'resources/unsubscribe', { uri: MODERN_GREETING_URI }))).toEqual(
       {},
     );
+  });
+});
+
+describe('a 2026-07-28 upstream for other agents', () => {
+  it('passes input_required through to a 2026-07-28 agent, which retries itself', async () => {
+    const modernAgent = agent(overHttp, '2026-07-28');
+    const first = resultOf(
+      await h.call(modernAgent, 'tools/call', { name: 'confirm', arguments: { action: 'ship' } }),
+    );
+    expect(first).toMatchObject({
+      resultType: 'input_required',
+      inputRequests: { confirm: { method: 'elicitation/create' } },
+      requestState: 'confirm:ship',
+    });
+    const retried = resultOf(
+      await h.call(modernAgent, 'tools/call', {
+        name: 'confirm',
+        arguments: { action: 'ship' },
+        inputResponses: { confirm: { action: 'accept', content: { confirmed: true } } },
+        requestState: first['requestState'],
+      }),
+    );
+    expect(retried).toMatchObject({
+      content: [{ type: 'text', text: 'ship: confirmed' }],
+      resultType: 'complete',
+    });
+  });
+
+  it('is federated with namespaced names, its input asked of a federated 2025 agent', async () => {
+    const session = { ...newSession({ kind: 'federated' }, AllCapabilities), protocolVersion: '2025-06-18' };
+    const tools = (resultOf(await h.call(session, 'tools/list'))['tools'] as { name: string }[]).map(
+      (t) => t.name,
+    );
+    expect(tools).toEqual(expect.arrayContaining([`${overHttp}__weather`, `${overStdio}__confirm`]));
+    const stream = streamSubject('f');
+    const seen = h.collect(stream);
+    const calling = h.call(
+      session,
+      'tools/call',
+      { name: `${overStdio}__confirm`, arguments: { action: 'merge' } },
+      { stream },
+    );
+    await answerOn(seen, session, 'elicitation/create', { action: 'decline' });
+    expect(resultOf(await calling)).toEqual({ content: [{ type: 'text', text: 'merge: decline' }] });
   });
 });
