@@ -173,6 +173,25 @@ export const InputRequiredResult = z.looseObject({
 });
 export type InputRequiredResult = z.infer<typeof InputRequiredResult>;
 
+/**
+ * The embedded requests (key and request, in order) and the state of an `input_required` result; undefined
+ * when it is malformed. Keys are read as the upstream sent them, so a key such as `__proto__` stays a key.
+ */
+export function inputRequiredOf(
+  result: Json,
+): { requests: [string, InputRequest][]; requestState: string | undefined } | undefined {
+  const parsed = InputRequiredResult.safeParse(result);
+  const raw = result['inputRequests'];
+  if (!parsed.success || (raw !== undefined && !isObject(raw))) return undefined;
+  const requests: [string, InputRequest][] = [];
+  for (const [key, value] of Object.entries(raw ?? {})) {
+    const request = InputRequest.safeParse(value);
+    if (!request.success) return undefined;
+    requests.push([key, request.data]);
+  }
+  return { requests, requestState: parsed.data.requestState };
+}
+
 /** True when `result` says input is required (whether or not it is well formed). */
 export function isInputRequired(result: Json): boolean {
   return result['resultType'] === 'input_required';

@@ -5,6 +5,7 @@ import {
   encodeHeaderValue,
   errorFromModernUpstream,
   inputRequestParams,
+  inputRequiredOf,
   modernDiscoverResult,
   modernRequestHeaders,
   resultFromModernUpstream,
@@ -165,6 +166,28 @@ describe('multi round-trip requests', () => {
       arguments: { a: 1 },
       inputResponses: { j: {} },
     });
+  });
+
+  it('reads the embedded requests and state of an input_required result, refusing malformed ones', () => {
+    const result = JSON.parse(
+      '{"resultType":"input_required","inputRequests":{"__proto__":{"method":"roots/list"},"b":{"method":"sampling/createMessage","params":{"maxTokens":1}}},"requestState":"s"}',
+    ) as Record<string, unknown>;
+    expect(inputRequiredOf(result)).toEqual({
+      requests: [
+        ['__proto__', { method: 'roots/list' }],
+        ['b', { method: 'sampling/createMessage', params: { maxTokens: 1 } }],
+      ],
+      requestState: 's',
+    });
+    expect(inputRequiredOf({ resultType: 'input_required', requestState: 's' })).toEqual({
+      requests: [],
+      requestState: 's',
+    });
+    expect(
+      inputRequiredOf({ resultType: 'input_required', inputRequests: { a: { method: 'tools/call' } } }),
+    ).toBeUndefined();
+    expect(inputRequiredOf({ resultType: 'input_required', inputRequests: [] })).toBeUndefined();
+    expect(inputRequiredOf({ resultType: 'complete' })).toBeUndefined();
   });
 
   it('gives a URL elicitation the elicitationId a 2025-11-25 agent expects', () => {

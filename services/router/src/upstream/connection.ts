@@ -127,15 +127,27 @@ export class UpstreamConnection {
    * origin (made for an agent call) is reported to the `agentRequest` hook when it ends, and a modern
    * upstream's answer to it is given in the agent's era (its input rounds run first for a session-era agent).
    */
-  async request(
+  request(
     method: string,
     params: Record<string, unknown> | undefined,
     origin: CallOrigin | undefined,
     timeoutMs: number,
   ): Promise<Outcome> {
+    // The hot path (a session upstream) takes no extra step; an era still unknown is looked at afterwards.
+    if (!origin || this.upstreamEra?.kind === 'session')
+      return this.audited(method, params, origin, timeoutMs);
+    return this.forAgent(method, params, origin, timeoutMs);
+  }
+
+  private async forAgent(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    origin: CallOrigin,
+    timeoutMs: number,
+  ): Promise<Outcome> {
     const deadline = Date.now() + timeoutMs;
     const out = await this.audited(method, params, origin, timeoutMs);
-    if (!origin || this.upstreamEra?.kind !== 'modern') return out;
+    if (this.upstreamEra?.kind !== 'modern') return out;
     return this.modern.answer(method, params, origin, out, deadline);
   }
 

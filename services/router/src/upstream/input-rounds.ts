@@ -9,8 +9,8 @@
  */
 import { ErrorCodes } from '@meshgate/contracts';
 import {
-  InputRequiredResult,
   inputRequestParams,
+  inputRequiredOf,
   isInputRequired,
   retryParams,
   type InputRequest,
@@ -56,13 +56,13 @@ export async function inputRounds(
         ErrorCodes.InternalError,
         `${method}: the upstream still asked for input after ${MaxInputRounds} rounds`,
       );
-    const parsed = InputRequiredResult.safeParse(result);
-    if (!parsed.success)
+    const parsed = inputRequiredOf(result);
+    if (!parsed)
       return failure(
         ErrorCodes.InternalError,
         `${method}: the upstream sent an invalid input_required result`,
       );
-    const requests = Object.entries(parsed.data.inputRequests ?? {});
+    const { requests, requestState } = parsed;
     if (requests.length > MaxInputRequests)
       return failure(
         ErrorCodes.InternalError,
@@ -81,14 +81,15 @@ export async function inputRounds(
         deps.ask(request.method, inputRequestParams(request, deps.elicitationId()), deadline - Date.now()),
       ),
     );
-    const responses: Record<string, unknown> = {};
-    for (const [i, answer] of answers.entries()) {
-      if ('error' in answer) return answer;
-      responses[requests[i]![0]] = answer.result;
-    }
+    const failed = answers.find((answer) => 'error' in answer);
+    if (failed) return failed;
+    // fromEntries defines own keys: an upstream's key such as `__proto__` stays a plain key.
+    const responses = Object.fromEntries(
+      requests.map(([key], i) => [key, (answers[i] as { result: Record<string, unknown> }).result]),
+    );
     const left = deadline - Date.now();
     if (left <= 0) return failure(ErrorCodes.RequestTimeout, `${method}: no answer in time`);
-    const out = await deps.retry(retryParams(params, responses, parsed.data.requestState), left);
+    const out = await deps.retry(retryParams(params, responses, requestState), left);
     if ('error' in out) return out;
     result = out.result;
   }

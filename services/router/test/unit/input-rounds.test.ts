@@ -159,6 +159,18 @@ describe('input rounds', () => {
     expect(asked).toEqual([]);
   });
 
+  it('keeps a hostile key such as __proto__ a plain key of the answers', async () => {
+    const { deps, retried } = scripted(
+      () => ({ result: { roots: [] } }),
+      () => ({ result: { content: [] } }),
+    );
+    const first = JSON.parse(
+      '{"resultType":"input_required","inputRequests":{"__proto__":{"method":"roots/list"}}}',
+    ) as Record<string, unknown>;
+    expect(await inputRounds('tools/call', {}, first, deps, soon())).toEqual({ result: { content: [] } });
+    expect(JSON.stringify(retried[0])).toBe('{"inputResponses":{"__proto__":{"roots":[]}}}');
+  });
+
   it('retries with the state alone when the upstream asked for no input', async () => {
     const { deps, retried } = scripted(
       () => ({ result: {} }),
