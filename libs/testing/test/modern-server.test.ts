@@ -80,6 +80,7 @@ function suite(connect: () => Promise<Client>): void {
     expect(tools.map((t) => t.name)).toEqual([
       'weather',
       'countdown',
+      'wait',
       'confirm',
       'summarize',
       'roots',

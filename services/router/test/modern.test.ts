@@ -94,6 +94,7 @@ describe.each([
     expect((list['tools'] as { name: string }[]).map((t) => t.name)).toEqual([
       'weather',
       'countdown',
+      'wait',
       'confirm',
       'summarize',
       'roots',
@@ -239,6 +240,26 @@ describe.each([
     );
     expect(err.code).toBe(-32602);
     expect(err.message).toMatch(/sampling/);
+  });
+
+  it('cancels an upstream call when the agent cancels it', async () => {
+    const session = agent(server());
+    const hangUps = fixture.hangUps();
+    const calling = h.call(
+      session,
+      'tools/call',
+      { name: 'wait', arguments: { ms: 30_000 } },
+      { id: 'long-1' },
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    h.bus.publish(Subjects.sessionToUpstream(session.id), {
+      v: 1,
+      sessionId: session.id,
+      message: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'long-1' } },
+    });
+    expect(errorOf(await calling)).toEqual({ code: -32800, message: 'request cancelled' });
+    // Over HTTP the request's stream is closed: that is how a 2026-07-28 client cancels.
+    if (server() === overHttp) await eventually(() => fixture.hangUps() > hangUps);
   });
 
   it('answers ping itself (the upstream has none)', async () => {

@@ -199,11 +199,14 @@ export class UpstreamConnection {
 
   /**
    * Sends a notification upstream when connected (dropped otherwise: it belongs to the old upstream session).
-   * A modern upstream gets it with the envelope, except roots/list_changed, which its era does not have.
+   * A modern upstream gets it with the envelope, except roots/list_changed, which its era does not have,
+   * and cancellations over HTTP, where closing the request's stream (which settling it does) cancels it.
    */
   notify(method: string, params?: Record<string, unknown>): void {
-    if (this.upstreamEra?.kind === 'modern') {
+    const era = this.upstreamEra;
+    if (era?.kind === 'modern') {
       if (method === 'notifications/roots/list_changed') return;
+      if (method === 'notifications/cancelled' && era.wire !== 'stdio') return;
       params = this.modern.envelope(params, undefined);
     }
     this.transport?.send({ jsonrpc: '2.0', method, ...(params ? { params } : {}) }).catch((err: unknown) => {
