@@ -57,6 +57,8 @@ export class UpstreamConnection {
   private readonly eras: EraVerdicts;
   private readonly modern: ModernSide;
   private transport: UpstreamTransport | undefined;
+  /** Every transport the current connection attempt opened (probes included), closed when it ends. */
+  private attemptTransports: UpstreamTransport[] = [];
   /** The transport is initialised: requests not bound to a transport may go on it. */
   private ready = false;
   /** A connection was established before: the next attempt re-establishes it (and detects the era afresh). */
@@ -251,14 +253,16 @@ export class UpstreamConnection {
   }
 
   private async connect(events: LifecycleEvents): Promise<void> {
+    const opened: UpstreamTransport[] = [];
+    this.attemptTransports = opened;
     const established = await establish({
       def: this.def,
       caller: this.opts.caller,
       verdicts: this.eras,
       fresh: this.established,
       version: this.opts.version,
-      open: (def) =>
-        new OpenedTransport(
+      open: (def) => {
+        const attempt = new OpenedTransport(
           (transportEvents) => this.opts.transports(def, transportEvents, this.opts.log, this.opts.caller),
           {
             message: (m, related) => {
@@ -275,9 +279,17 @@ export class UpstreamConnection {
               events.closed(reason);
             },
           },
-        ),
+        );
+        opened.push(attempt.transport);
+        return attempt;
+      },
       exchange: (transport, method, params, ms) => this.exchange(transport, method, params, undefined, ms),
     });
+    if (!events.isCurrent()) {
+      // The attempt ended (stop, or its transport went away) while it was being established.
+      await established.transport.close().catch(() => undefined);
+      throw new Error('connection closed');
+    }
     this.transport = established.transport;
     this.initResult = established.initializeResult;
     this.upstreamEra = established.era;
@@ -312,7 +324,9 @@ export class UpstreamConnection {
   }
 
   private async onDown(reason: string, stopping: boolean): Promise<void> {
-    const transport = this.transport;
+    // The attempt's transports: the established one, or those an attempt still establishing holds.
+    const closing = this.attemptTransports;
+    this.attemptTransports = [];
     this.transport = undefined;
     this.ready = false;
     this.lists.invalidate();
@@ -320,9 +334,13 @@ export class UpstreamConnection {
     // Requests the upstream never saw (parked, or waiting for a slot) wait for the next connection.
     this.table.settleAll(this.unavailable(reason), (p) => !stopping && (p.parked || (p.queued && !p.bound)));
     this.opts.hooks.down(this, reason);
-    await transport
-      ?.close()
-      .catch((err: unknown) => this.opts.log.warn({ err: errorText(err) }, 'upstream close failed'));
+    await Promise.all(
+      closing.map((t) =>
+        t
+          .close()
+          .catch((err: unknown) => this.opts.log.warn({ err: errorText(err) }, 'upstream close failed')),
+      ),
+    );
   }
 
   /** Relays one request on `bound` (the handshake's transport), else on the transport ready at the time. */

@@ -66,4 +66,49 @@ describe('UpstreamConnection', () => {
     expect(out).toMatchObject({ error: { code: -32603, message: /invalid response/ } });
     expect(Date.now() - started).toBeLessThan(1000);
   });
+
+  it('closes a transport whose handshake ends after the connection was stopped', async () => {
+    const def = ServerDefinition.parse({
+      name: 'slow',
+      transport: 'stdio',
+      command: 'unused',
+      timeoutMs: 5000,
+    });
+    let closed = 0;
+    const transport = (_def: unknown, events: TransportEvents): UpstreamTransport => ({
+      start: () => Promise.resolve(),
+      send: (m: JsonRpcMessage) => {
+        if ('method' in m && 'id' in m)
+          setTimeout(
+            () =>
+              events.message(
+                m.method === 'initialize'
+                  ? { jsonrpc: '2.0', id: m.id, result: { protocolVersion: '2025-11-25', capabilities: {} } }
+                  : { jsonrpc: '2.0', id: m.id, error: { code: -32601, message: 'Method not found' } },
+              ),
+            150,
+          );
+        return Promise.resolve();
+      },
+      initialized: () => undefined,
+      close: () => {
+        closed++;
+        return Promise.resolve();
+      },
+    });
+    const conn = new UpstreamConnection({
+      def,
+      owner: undefined,
+      transports: transport,
+      hooks,
+      log,
+      backoffMaxMs: 1000,
+      version: '1',
+    });
+    conn.start();
+    await new Promise((r) => setTimeout(r, 50));
+    await conn.stop();
+    expect(closed).toBe(1);
+    expect(conn.era).toBeUndefined();
+  });
 });
