@@ -19,6 +19,7 @@ import {
 } from '@meshgate/contracts';
 import {
   ListCapabilities,
+  ModernWire,
   createdTaskId,
   listChangedKinds,
   type ListItem,
@@ -57,6 +58,8 @@ export class UpstreamConnection {
   private readonly eras: EraVerdicts;
   private readonly modern: ModernSide;
   private transport: UpstreamTransport | undefined;
+  /** The events of the current connection attempt (how the connection ends it itself). */
+  private attemptEvents: LifecycleEvents | undefined;
   /** Every transport the current connection attempt opened (probes included), closed when it ends. */
   private attemptTransports: UpstreamTransport[] = [];
   /** The transport is initialised: requests not bound to a transport may go on it. */
@@ -193,6 +196,8 @@ export class UpstreamConnection {
       params = this.modern.envelope(params, origin);
     }
     const out = await this.exchange(undefined, method, params, origin, left);
+    if ('error' in out && out.error.code === ModernWire.unsupportedVersionCode)
+      this.eraChanged(out.error.message);
     const taskId =
       origin && params?.['task'] !== undefined && 'result' in out ? createdTaskId(out.result) : undefined;
     if (origin && taskId !== undefined) this.tasks.record(taskId, origin.sessionId);
@@ -255,6 +260,7 @@ export class UpstreamConnection {
   private async connect(events: LifecycleEvents): Promise<void> {
     const opened: UpstreamTransport[] = [];
     this.attemptTransports = opened;
+    this.attemptEvents = events;
     const established = await establish({
       def: this.def,
       caller: this.opts.caller,
@@ -293,6 +299,16 @@ export class UpstreamConnection {
     this.transport = established.transport;
     this.initResult = established.initializeResult;
     this.upstreamEra = established.era;
+  }
+
+  /**
+   * A modern upstream refused the version it was detected with (it was replaced by an older server): the
+   * connection is re-established, which detects its era afresh.
+   */
+  private eraChanged(reason: string): void {
+    if (this.upstreamEra?.kind !== 'modern' || !this.attemptEvents?.isCurrent()) return;
+    this.eras.forget(this.def.name);
+    this.attemptEvents.closed(`the upstream no longer speaks 2026-07-28: ${reason}`);
   }
 
   private onReady(reconnected: boolean): void {
