@@ -1,33 +1,18 @@
 /**
- * One connection to one upstream server: its life cycle (transport start, initialize handshake, restart
- * with exponential backoff after a crash or an expired session, stop) and the raw JSON-RPC relay on top
- * of it. Requests never reject: every failure becomes a JSON-RPC error outcome (-32001 when the upstream
- * is unavailable). Messages from the upstream are attributed and handed to the router's hooks. The tasks
- * that agent calls create through it are booked to their session. Every request, the handshake and list
- * fetches included, passes the server's gate (upstream-gate) before it is sent.
- * Each connection attempt detects the upstream's era (establish); the era is readable as `era`. What a
- * modern (2026-07-28) upstream needs besides (envelopes, local answers, the listen stream, answers in each
- * agent's era) is its modern side (modern-side).
+ * One connection to one upstream server: its life cycle (era detection and handshake, restart with
+ * exponential backoff after a crash or an expired session, stop) and the raw JSON-RPC relay on top of it.
+ * Requests never reject: every failure becomes a JSON-RPC error outcome (-32001 when the upstream is
+ * unavailable). Messages from the upstream are attributed and handed to the router's hooks
+ * (upstream-intake). The tasks that agent calls create through it are booked to their session. Every
+ * request, the handshake and list fetches included, passes the server's gate (upstream-gate) before it is
+ * sent. Each connection attempt detects the upstream's era (establish), readable as `era`; what a modern
+ * (2026-07-28) upstream needs besides (envelopes, local answers, the listen stream, answers in each
+ * agent's era) is the connection's modern side (modern-side).
  */
-import {
-  ErrorCodes,
-  classify,
-  type JsonRpcErrorObject,
-  type JsonRpcId,
-  type JsonRpcNotification,
-  type ServerDefinition,
-} from '@meshgate/contracts';
-import {
-  ListCapabilities,
-  ModernWire,
-  createdTaskId,
-  listChangedKinds,
-  type ListItem,
-  type ListKind,
-} from '@meshgate/mcp';
+import type { JsonRpcErrorObject, JsonRpcId, ServerDefinition } from '@meshgate/contracts';
+import { ListCapabilities, ModernWire, createdTaskId, type ListItem, type ListKind } from '@meshgate/mcp';
 import { performance } from 'node:perf_hooks';
 import { RelayTable, type CallOrigin, type Outcome, type Pending } from './relay-table';
-import { attribute, type Attribution } from './attribution';
 import { ListCache, fetchAllPages } from './list-cache';
 import { SubscriptionBook } from './subscription-book';
 import { TaskBook } from './task-book';
@@ -36,6 +21,7 @@ import { Lifecycle, type LifecycleEvents } from './lifecycle';
 import { OpenedTransport, establish } from './establish';
 import { EraVerdicts, type UpstreamEra } from './era';
 import { ModernSide } from './modern-side';
+import { takeIn, type Intake } from './upstream-intake';
 import { UpstreamGate, gateLimits } from './upstream-gate';
 import type { ConnectionOptions } from './connection-options';
 
@@ -57,6 +43,7 @@ export class UpstreamConnection {
   private readonly gate: UpstreamGate;
   private readonly eras: EraVerdicts;
   private readonly modern: ModernSide;
+  private readonly intake: Intake;
   private transport: UpstreamTransport | undefined;
   /** The events of the current connection attempt (how the connection ends it itself). */
   private attemptEvents: LifecycleEvents | undefined;
@@ -86,6 +73,17 @@ export class UpstreamConnection {
       notification: (n, attribution) => opts.hooks.notification(this, n, attribution),
     });
     this.lists = new ListCache((kind, deadline) => this.fetchList(kind, deadline));
+    this.intake = {
+      server: opts.def.name,
+      owner: opts.owner,
+      table: this.table,
+      log: opts.log,
+      // A modern upstream's listen stream takes its own messages (acknowledgements, answers to listens).
+      consume: (raw) => this.modern.consume(raw),
+      listsChanged: (kinds) => this.lists.invalidate(kinds),
+      serverRequest: (request, attribution) => opts.hooks.serverRequest(this, request, attribution),
+      notification: (n, attribution) => opts.hooks.notification(this, n, attribution),
+    };
     this.lifecycle = new Lifecycle({
       log: opts.log,
       backoffMaxMs: opts.backoffMaxMs,
@@ -274,7 +272,7 @@ export class UpstreamConnection {
             message: (m, related) => {
               if (!events.isCurrent()) return;
               try {
-                this.receive(m, related);
+                takeIn(this.intake, m, related);
               } catch (err) {
                 this.opts.log.error({ err: errorText(err) }, 'upstream message handling failed');
               }
@@ -417,51 +415,6 @@ export class UpstreamConnection {
     });
   }
 
-  private receive(raw: unknown, related: JsonRpcId | undefined): void {
-    // A modern upstream's listen stream takes its own messages (acknowledgements, answers to listens).
-    if (this.modern.consume(raw)) return;
-    const c = classify(raw);
-    if (c.kind === 'response') {
-      const m = c.message as {
-        id: JsonRpcId | null;
-        result?: Record<string, unknown>;
-        error?: JsonRpcErrorObject;
-      };
-      this.table.settle(m.id, m.error ? { error: m.error } : { result: m.result ?? {} });
-    } else if (c.kind === 'request') {
-      this.opts.hooks.serverRequest(this, c.message, this.attribution(related));
-    } else if (c.kind === 'notification') {
-      this.onNotification(c.message, related);
-    } else {
-      this.opts.log.warn({ reason: c.reason }, 'upstream sent an invalid JSON-RPC message');
-      // An invalid answer to a request in flight fails that call now rather than at its timeout.
-      if (isAnswer(raw))
-        this.table.settle(c.id, {
-          error: {
-            code: ErrorCodes.InternalError,
-            message: `upstream ${this.def.name} sent an invalid response: ${c.reason}`,
-          },
-        });
-    }
-  }
-
-  private onNotification(n: JsonRpcNotification, related: JsonRpcId | undefined): void {
-    if (n.method === 'notifications/progress') {
-      const p = this.table.byToken(n.params?.['progressToken']);
-      if (!p?.origin || p.agentToken === undefined) return;
-      const params = { ...n.params, progressToken: p.agentToken };
-      this.opts.hooks.notification(this, { ...n, params }, { kind: 'call', origin: p.origin });
-      return;
-    }
-    this.lists.invalidate(listChangedKinds(n.method));
-    this.opts.hooks.notification(this, n, this.attribution(related));
-  }
-
-  private attribution(related: JsonRpcId | undefined): Attribution {
-    const exact = related === undefined ? undefined : (this.table.get(related)?.origin ?? null);
-    return attribute(exact, this.owner, this.table.origins());
-  }
-
   private async fetchList(kind: ListKind, deadline: number): Promise<ListItem[]> {
     await this.lifecycle.whenReady(deadline);
     const capabilities = this.initResult?.['capabilities'] as Record<string, unknown> | undefined;
@@ -480,12 +433,6 @@ export class UpstreamConnection {
   private unavailable(reason: string): { error: JsonRpcErrorObject } {
     return { error: { code: -32001, message: `upstream ${this.def.name} unavailable: ${reason}` } };
   }
-}
-
-/** True when an upstream message looks like a response (it carries a result or an error and no method). */
-function isAnswer(raw: unknown): boolean {
-  if (typeof raw !== 'object' || raw === null || 'method' in raw) return false;
-  return 'result' in raw || 'error' in raw;
 }
 
 function errorText(err: unknown): string {
