@@ -75,6 +75,23 @@ describe('era detection', () => {
     expect(modern.received('initialize')).toBe(0);
   });
 
+  it('reads the discover answer from an event stream too', async () => {
+    const streaming = await startModernServerHttp({ responseMode: 'sse' });
+    try {
+      const conn = connection({ name: 'streaming', transport: 'auto', url: streaming.url });
+      await conn.whenReady(10_000);
+      expect(conn.era).toMatchObject({ kind: 'modern', wire: 'streamable-http' });
+      expect(
+        await conn.request('tools/call', { name: 'countdown', arguments: { steps: 1 } }, undefined, 5000),
+      ).toMatchObject({
+        result: { content: [{ type: 'text', text: 'counted down 1 steps' }] },
+      });
+      await conn.stop();
+    } finally {
+      await streaming.close();
+    }
+  });
+
   it('falls back to initialize for a 2025 Streamable HTTP server', async () => {
     for (const transport of ['streamable-http', 'auto'] as const)
       expect(await eraOf({ name: 'older', transport, url: older.url })).toEqual({
