@@ -45,13 +45,10 @@ export class InputAsks {
     origin: CallOrigin,
     timeoutMs: number,
   ): Promise<Outcome> {
+    if (timeoutMs <= 0) return Promise.resolve(unanswered(method));
     const id = `mg-input-${++this.n}`;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.end(id, {
-          error: { code: ErrorCodes.RequestTimeout, message: `the client did not answer ${method} in time` },
-        });
-      }, timeoutMs);
+      const timer = setTimeout(() => this.end(id, unanswered(method)), timeoutMs);
       this.waiting.set(id, {
         origin,
         settle: (outcome) => {
@@ -102,4 +99,10 @@ export class InputAsks {
     this.channel.withdraw(id, outcome.error.message);
     waiting.settle(outcome);
   }
+}
+
+function unanswered(method: string): { error: JsonRpcErrorObject } {
+  return {
+    error: { code: ErrorCodes.RequestTimeout, message: `the client did not answer ${method} in time` },
+  };
 }

@@ -240,6 +240,12 @@ describe('input asks', () => {
     expect(box.answer('mg-input-1', { result: {} })).toBe(false);
   });
 
+  it('asks nothing once the call has no time left', async () => {
+    const { box, sent } = asks();
+    expect(await box.ask('roots/list', {}, origin, 0)).toMatchObject({ error: { code: -32003 } });
+    expect(sent).toEqual([]);
+  });
+
   it('withdraws an ask that times out, is cancelled with its call, or outlives its session', async () => {
     const { box, withdrawn } = asks();
     const late = box.ask('roots/list', {}, origin, 10);
