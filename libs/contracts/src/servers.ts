@@ -132,7 +132,12 @@ export type UpstreamAuth = z.infer<typeof UpstreamAuth>;
 
 export const HttpServer = z.object({
   ...Common,
-  transport: z.enum(['streamable-http', 'sse']),
+  /**
+   * How the router reaches `url`: `streamable-http` (a 2026-07-28 stateless server or a 2025 session, told
+   * apart by a server/discover probe), `sse` (the 2024-11-05 HTTP+SSE transport, no probe), or `auto`
+   * (the probe, then initialize, then HTTP+SSE when initialize is answered 400, 404 or 405).
+   */
+  transport: z.enum(['streamable-http', 'sse', 'auto']),
   url: z.url({ protocol: /^https?$/ }),
   headers: HeaderMap.default({}),
   auth: UpstreamAuth.optional(),

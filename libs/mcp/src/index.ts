@@ -9,3 +9,4 @@ export * from './era-results';
 export * from './elicitation-forms';
 export * from './era-requests';
 export * from './era-errors';
+export * from './modern-upstream';

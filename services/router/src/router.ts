@@ -96,14 +96,16 @@ async function compose(
             audit.agentRequest(conn, call, sessions.get(call.origin.sessionId)?.info.principal),
         }
       : {}),
+    agentOf: (sessionId) => sessions.get(sessionId)?.info,
   };
   const pool = new ConnectionPool(
-    (def, owner, gate, caller) => {
+    (def, owner, gate, caller, eras) => {
       const conn = new UpstreamConnection({
         def,
         owner,
         gate,
         caller,
+        eras,
         transports: createTransport,
         hooks,
         log: log.child(owner === undefined ? { server: def.name } : { server: def.name, session: owner }),

@@ -21,12 +21,14 @@ let fixture: HttpFixture;
 const web = uniqueName('web');
 const legacy = uniqueName('legacy');
 const local = uniqueName('local');
+const detected = uniqueName('detected');
 
 beforeAll(async () => {
   fixture = await startHttpFixture();
   h = await startHarness();
   await h.put({ name: web, transport: 'streamable-http', url: fixture.url, headers: { 'X-Test': 'yes' } });
   await h.put({ name: legacy, transport: 'sse', url: fixture.sseUrl });
+  await h.put({ name: detected, transport: 'auto', url: fixture.sseUrl });
   await h.put(stdioFixture(local));
 });
 afterAll(async () => {
@@ -166,6 +168,18 @@ describe('legacy HTTP+SSE upstream', () => {
     });
     expect(resultOf(await h.call(s, 'tools/call', { name: 'echo', arguments: { text: 'old' } }))).toEqual({
       content: [{ type: 'text', text: 'echo: old' }],
+    });
+  });
+});
+
+describe('an auto definition', () => {
+  it('finds the legacy HTTP+SSE endpoint behind its URL and forwards calls over it', async () => {
+    const s = newSession({ kind: 'server', server: detected });
+    expect(resultOf(await h.call(s, 'initialize', {}))).toMatchObject({
+      serverInfo: { name: 'fixture-sse' },
+    });
+    expect(resultOf(await h.call(s, 'tools/call', { name: 'echo', arguments: { text: 'found' } }))).toEqual({
+      content: [{ type: 'text', text: 'echo: found' }],
     });
   });
 });

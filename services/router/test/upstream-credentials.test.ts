@@ -120,7 +120,7 @@ describe('OAuth client credentials', () => {
       'authorization',
       'x-static',
     ];
-    const protocol = ['mcp-session-id', 'mcp-protocol-version'];
+    const protocol = ['mcp-session-id', 'mcp-protocol-version', 'mcp-method', 'mcp-name'];
     for (const headers of upstream.seen) {
       expect(Object.keys(headers).filter((h) => !allowed.includes(h) && !protocol.includes(h))).toEqual([]);
       expect(headers['x-static']).toBe('a');

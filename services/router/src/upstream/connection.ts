@@ -1,83 +1,38 @@
 /**
- * One connection to one upstream server: its life cycle (transport start, initialize handshake, restart
- * with exponential backoff after a crash or an expired session, stop) and the raw JSON-RPC relay on top
- * of it. Requests never reject: every failure becomes a JSON-RPC error outcome (-32001 when the upstream
- * is unavailable). Messages from the upstream are attributed and handed to the router's hooks. The tasks
- * that agent calls create through it are booked to their session. Every request, the handshake and list
- * fetches included, passes the server's gate (upstream-gate) before it is sent.
+ * One connection to one upstream server: its life cycle (era detection and handshake, restart with
+ * exponential backoff after a crash or an expired session, stop) and the raw JSON-RPC relay on top of it.
+ * Requests never reject: every failure becomes a JSON-RPC error outcome (-32001 when the upstream is
+ * unavailable). Messages from the upstream are attributed and handed to the router's hooks
+ * (upstream-intake). The tasks that agent calls create through it are booked to their session. Every
+ * request, the handshake and list fetches included, passes the server's gate (upstream-gate) before it is
+ * sent. Each connection attempt detects the upstream's era (establish), readable as `era`; what a modern
+ * (2026-07-28) upstream needs besides (envelopes, local answers, the listen stream, answers in each
+ * agent's era) is the connection's modern side (modern-side).
  */
-import {
-  ErrorCodes,
-  classify,
-  type JsonRpcErrorObject,
-  type JsonRpcId,
-  type JsonRpcNotification,
-  type JsonRpcRequest,
-  type ServerDefinition,
-} from '@meshgate/contracts';
-import type { Logger } from '@meshgate/config';
+import type { JsonRpcErrorObject, JsonRpcId, ServerDefinition } from '@meshgate/contracts';
 import {
   ListCapabilities,
+  ModernWire,
   createdTaskId,
   isTerminalTaskStatus,
-  listChangedKinds,
   type ListItem,
   type ListKind,
 } from '@meshgate/mcp';
 import { performance } from 'node:perf_hooks';
 import { RelayTable, type CallOrigin, type Outcome, type Pending } from './relay-table';
-import { attribute, type Attribution } from './attribution';
 import { ListCache, fetchAllPages } from './list-cache';
 import { SubscriptionBook } from './subscription-book';
 import { TaskBook } from './task-book';
-import { SessionExpiredError, type TransportFactory, type UpstreamTransport } from './transport';
+import { SessionExpiredError, type UpstreamTransport } from './transport';
 import { Lifecycle, type LifecycleEvents } from './lifecycle';
-import { handshake } from './handshake';
+import { OpenedTransport, establish } from './establish';
+import { EraVerdicts, type UpstreamEra } from './era';
+import { ModernSide } from './modern-side';
+import { takeIn, type Intake } from './upstream-intake';
 import { UpstreamGate, gateLimits } from './upstream-gate';
-import type { UpstreamCaller } from './upstream-caller';
+import type { ConnectionOptions } from './connection-options';
 
-/** What a connection reports to the router. */
-export interface ConnectionHooks {
-  serverRequest(conn: UpstreamConnection, request: JsonRpcRequest, attribution: Attribution): void;
-  notification(conn: UpstreamConnection, notification: JsonRpcNotification, attribution: Attribution): void;
-  /** The upstream was initialised again after it had been up (its lists may have changed). */
-  reconnected(conn: UpstreamConnection): void;
-  /** The transport went away; server-to-client requests it issued can no longer be answered. */
-  down(conn: UpstreamConnection, reason: string): void;
-  /** A request made for an agent call ended (the audit trail's `upstream-call`); called before its caller resumes. */
-  agentRequest?(conn: UpstreamConnection, request: AgentRequest): void;
-}
-
-/** One request relayed upstream for an agent call, as it ended. */
-export interface AgentRequest {
-  method: string;
-  /** The params as the upstream received them (names de-namespaced). */
-  params: Record<string, unknown> | undefined;
-  origin: CallOrigin;
-  /** From the call to `request` to its outcome, in milliseconds. */
-  latencyMs: number;
-  outcome: Outcome;
-}
-
-/** Everything a connection is built from. */
-export interface ConnectionOptions {
-  def: ServerDefinition;
-  /** The session owning this connection (stateful servers); absent for a shared connection. */
-  owner: string | undefined;
-  transports: TransportFactory;
-  hooks: ConnectionHooks;
-  log: Logger;
-  backoffMaxMs: number;
-  /** The gateway version sent as clientInfo.version. */
-  version: string;
-  /**
-   * The concurrency gate of the server, shared by all its connections on this replica (see
-   * `ConnectionPool.gates`); without one the connection limits only itself.
-   */
-  gate?: UpstreamGate;
-  /** Who a per-session connection of a server acting per principal acts for (upstream-caller). */
-  caller?: UpstreamCaller | undefined;
-}
+export type { AgentRequest, ConnectionHooks, ConnectionOptions } from './connection-options';
 
 /** The JSON-RPC code answered to a call the agent cancelled. */
 export const RequestCancelledCode = -32800;
@@ -93,10 +48,20 @@ export class UpstreamConnection {
   private readonly lists: ListCache;
   private readonly lifecycle: Lifecycle;
   private readonly gate: UpstreamGate;
+  private readonly eras: EraVerdicts;
+  private readonly modern: ModernSide;
+  private readonly intake: Intake;
   private transport: UpstreamTransport | undefined;
+  /** The events of the current connection attempt (how the connection ends it itself). */
+  private attemptEvents: LifecycleEvents | undefined;
+  /** Every transport the current connection attempt opened (probes included), closed when it ends. */
+  private attemptTransports: UpstreamTransport[] = [];
   /** The transport is initialised: requests not bound to a transport may go on it. */
   private ready = false;
+  /** A connection was established before: the next attempt re-establishes it (and detects the era afresh). */
+  private established = false;
   private initResult: Record<string, unknown> | undefined;
+  private upstreamEra: UpstreamEra | undefined;
   /** The log level last set upstream through this connection; re-sent after re-initialisation. */
   logLevel: string | undefined;
 
@@ -104,7 +69,31 @@ export class UpstreamConnection {
     this.def = opts.def;
     this.owner = opts.owner;
     this.gate = opts.gate ?? new UpstreamGate(opts.def.name, gateLimits(opts.def));
+    this.eras = opts.eras ?? new EraVerdicts();
+    this.modern = new ModernSide({
+      version: opts.version,
+      log: opts.log,
+      logLevel: () => this.logLevel,
+      agentOf: (sessionId) => opts.hooks.agentOf?.(sessionId),
+      send: (method, params, origin, ms) => this.audited(method, params, origin, ms),
+      serverRequest: (request, attribution) => opts.hooks.serverRequest(this, request, attribution),
+      notification: (n, attribution) => opts.hooks.notification(this, n, attribution),
+    });
     this.lists = new ListCache((kind, deadline) => this.fetchList(kind, deadline));
+    this.intake = {
+      server: opts.def.name,
+      owner: opts.owner,
+      table: this.table,
+      log: opts.log,
+      // A modern upstream's listen stream takes its own messages (acknowledgements, answers to listens).
+      consume: (raw) => this.modern.consume(raw),
+      listsChanged: (kinds) => this.lists.invalidate(kinds),
+      answered: (id, result) => this.bookTask(id, result),
+      taskProgress: (token) => this.tasks.progressRoute(token),
+      taskEnded: (taskId) => this.tasks.ended(taskId),
+      serverRequest: (request, attribution) => opts.hooks.serverRequest(this, request, attribution),
+      notification: (n, attribution) => opts.hooks.notification(this, n, attribution),
+    };
     this.lifecycle = new Lifecycle({
       log: opts.log,
       backoffMaxMs: opts.backoffMaxMs,
@@ -118,9 +107,17 @@ export class UpstreamConnection {
     return this.def.name;
   }
 
-  /** The upstream's InitializeResult of the current (or last) handshake. */
+  /**
+   * The upstream's InitializeResult of the current (or last) handshake; for a modern upstream, built from its
+   * server/discover result.
+   */
   get initializeResult(): Record<string, unknown> | undefined {
     return this.initResult;
+  }
+
+  /** The upstream's era as detected by the current (or last) connection; undefined before the first. */
+  get era(): UpstreamEra | undefined {
+    return this.upstreamEra;
   }
 
   /** Starts connecting in the background. */
@@ -140,9 +137,35 @@ export class UpstreamConnection {
 
   /**
    * Relays one request upstream; the outcome is the upstream's answer or a gateway error. A request with an
-   * origin (made for an agent call) is reported to the `agentRequest` hook when it ends.
+   * origin (made for an agent call) is reported to the `agentRequest` hook when it ends, and a modern
+   * upstream's answer to it is given in the agent's era (its input rounds run first for a session-era agent).
    */
-  async request(
+  request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    origin: CallOrigin | undefined,
+    timeoutMs: number,
+  ): Promise<Outcome> {
+    // The hot path (a session upstream) takes no extra step; an era still unknown is looked at afterwards.
+    if (!origin || this.upstreamEra?.kind === 'session')
+      return this.audited(method, params, origin, timeoutMs);
+    return this.forAgent(method, params, origin, timeoutMs);
+  }
+
+  private async forAgent(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    origin: CallOrigin,
+    timeoutMs: number,
+  ): Promise<Outcome> {
+    const deadline = Date.now() + timeoutMs;
+    const out = await this.audited(method, params, origin, timeoutMs);
+    if (this.upstreamEra?.kind !== 'modern') return out;
+    return this.modern.answer(method, params, origin, out, deadline);
+  }
+
+  /** One request upstream, reported to the `agentRequest` hook when it was made for an agent call. */
+  private async audited(
     method: string,
     params: Record<string, unknown> | undefined,
     origin: CallOrigin | undefined,
@@ -175,18 +198,40 @@ export class UpstreamConnection {
     }
     const left = deadline - Date.now();
     if (left <= 0) return { error: { code: -32003, message: `${method}: no answer within ${timeoutMs} ms` } };
-    return this.exchange(undefined, method, params, origin, left);
+    if (this.upstreamEra?.kind === 'modern') {
+      const answered = this.modern.localAnswer(method, params, left);
+      if (answered) return answered;
+      params = this.modern.envelope(params, origin);
+    }
+    const out = await this.exchange(undefined, method, params, origin, left);
+    if ('error' in out && out.error.code === ModernWire.unsupportedVersionCode)
+      this.eraChanged(out.error.message);
+    return out;
   }
 
-  /** Sends a notification upstream when connected (dropped otherwise: it belongs to the old upstream session). */
+  /**
+   * Sends a notification upstream when connected (dropped otherwise: it belongs to the old upstream session).
+   * A modern upstream gets it with the envelope, except roots/list_changed, which its era does not have,
+   * and cancellations over HTTP, where closing the request's stream (which settling it does) cancels it.
+   */
   notify(method: string, params?: Record<string, unknown>): void {
+    const era = this.upstreamEra;
+    if (era?.kind === 'modern') {
+      if (method === 'notifications/roots/list_changed') return;
+      if (method === 'notifications/cancelled' && era.wire !== 'stdio') return;
+      params = this.modern.envelope(params, undefined);
+    }
     this.transport?.send({ jsonrpc: '2.0', method, ...(params ? { params } : {}) }).catch((err: unknown) => {
       this.opts.log.debug({ err: errorText(err), method }, 'notification not delivered upstream');
     });
   }
 
-  /** Answers a server-to-client request of the upstream with its own id. */
+  /**
+   * Answers a server-to-client request of the upstream with its own id; the answer to an input request of a
+   * modern upstream's call (input-asks) goes to that call instead.
+   */
   respond(id: JsonRpcId, outcome: Outcome): void {
+    if (this.modern.asks.answer(id, outcome)) return;
     this.transport?.send({ jsonrpc: '2.0', id, ...outcome }).catch((err: unknown) => {
       this.opts.log.debug({ err: errorText(err) }, 'answer not delivered upstream');
     });
@@ -194,8 +239,9 @@ export class UpstreamConnection {
 
   /** Cancels the agent call `agentId` of a session if it is in flight here; true when it was. */
   cancelCall(sessionId: string, agentId: JsonRpcId, reason: string | undefined): boolean {
+    const asked = this.modern.asks.cancelCall(sessionId, agentId);
     const p = this.table.findCall(sessionId, agentId);
-    if (!p) return false;
+    if (!p) return asked;
     if (!p.queued && !p.parked)
       this.notify('notifications/cancelled', { requestId: p.id, ...(reason ? { reason } : {}) });
     return this.table.settle(p.id, { error: { code: RequestCancelledCode, message: 'request cancelled' } });
@@ -204,6 +250,7 @@ export class UpstreamConnection {
   /** Forgets a session: cancels its calls, releases its resource subscriptions and forgets its tasks. */
   dropSession(sessionId: string): void {
     this.tasks.dropSession(sessionId);
+    this.modern.asks.dropSession(sessionId);
     for (const p of this.table.all())
       if (p.origin?.sessionId === sessionId) this.cancelCall(sessionId, p.origin.agentId, 'session ended');
     for (const uri of this.subscriptions.dropSession(sessionId))
@@ -216,44 +263,79 @@ export class UpstreamConnection {
   }
 
   private async connect(events: LifecycleEvents): Promise<void> {
-    const transport = this.opts.transports(
-      this.def,
-      {
-        message: (m, related) => {
-          if (!events.isCurrent()) return;
-          try {
-            this.receive(m, related);
-          } catch (err) {
-            this.opts.log.error({ err: errorText(err) }, 'upstream message handling failed');
-          }
-        },
-        closed: (reason) => {
-          // Nothing more is sent on a transport that is gone, even before the life cycle takes it down.
-          if (events.isCurrent()) this.ready = false;
-          events.closed(reason);
-        },
+    const opened: UpstreamTransport[] = [];
+    this.attemptTransports = opened;
+    this.attemptEvents = events;
+    const established = await establish({
+      def: this.def,
+      caller: this.opts.caller,
+      verdicts: this.eras,
+      fresh: this.established,
+      version: this.opts.version,
+      open: (def) => {
+        const attempt = new OpenedTransport(
+          (transportEvents) => this.opts.transports(def, transportEvents, this.opts.log, this.opts.caller),
+          {
+            message: (m, related) => {
+              if (!events.isCurrent()) return;
+              try {
+                takeIn(this.intake, m, related);
+              } catch (err) {
+                this.opts.log.error({ err: errorText(err) }, 'upstream message handling failed');
+              }
+            },
+            closed: (reason) => {
+              // Nothing more is sent on a transport that is gone, even before the life cycle takes it down.
+              if (events.isCurrent()) this.ready = false;
+              events.closed(reason);
+            },
+          },
+        );
+        opened.push(attempt.transport);
+        return attempt;
       },
-      this.opts.log,
-      this.opts.caller,
-    );
-    this.transport = transport;
-    this.initResult = await handshake(
-      transport,
-      (method, params, ms) => this.exchange(transport, method, params, undefined, ms),
-      this.def.timeoutMs,
-      this.opts.version,
-    );
+      exchange: (transport, method, params, ms) => this.exchange(transport, method, params, undefined, ms),
+    });
+    if (!events.isCurrent()) {
+      // The attempt ended (stop, or its transport went away) while it was being established.
+      await established.transport.close().catch(() => undefined);
+      throw new Error('connection closed');
+    }
+    this.transport = established.transport;
+    this.initResult = established.initializeResult;
+    this.upstreamEra = established.era;
+  }
+
+  /**
+   * A modern upstream refused the version it was detected with (it was replaced by an older server): the
+   * connection is re-established, which detects its era afresh.
+   */
+  private eraChanged(reason: string): void {
+    if (this.upstreamEra?.kind !== 'modern' || !this.attemptEvents?.isCurrent()) return;
+    this.eras.forget(this.def.name);
+    this.attemptEvents.closed(`the upstream no longer speaks 2026-07-28: ${reason}`);
   }
 
   private onReady(reconnected: boolean): void {
     this.ready = true;
+    this.established = true;
+    const era = this.upstreamEra;
     this.opts.log.info(
-      { protocolVersion: this.initResult?.['protocolVersion'], reconnected },
+      { protocolVersion: era?.protocolVersion, era: era?.kind, wire: era?.wire, reconnected },
       'upstream ready',
     );
     this.lists.invalidate();
-    if (this.logLevel !== undefined) this.background('logging/setLevel', { level: this.logLevel });
-    for (const uri of this.subscriptions.uris()) this.background('resources/subscribe', { uri });
+    if (era?.kind === 'modern' && this.transport)
+      this.modern.up(
+        this.transport,
+        era.wire === 'stdio',
+        this.initResult?.['capabilities'],
+        this.subscriptions.uris(),
+      );
+    else {
+      if (this.logLevel !== undefined) this.background('logging/setLevel', { level: this.logLevel });
+      for (const uri of this.subscriptions.uris()) this.background('resources/subscribe', { uri });
+    }
     for (const p of this.table.all()) {
       if (!p.parked) continue;
       p.parked = false;
@@ -263,16 +345,23 @@ export class UpstreamConnection {
   }
 
   private async onDown(reason: string, stopping: boolean): Promise<void> {
-    const transport = this.transport;
+    // The attempt's transports: the established one, or those an attempt still establishing holds.
+    const closing = this.attemptTransports;
+    this.attemptTransports = [];
     this.transport = undefined;
     this.ready = false;
     this.lists.invalidate();
+    this.modern.down(this.unavailable(reason).error);
     // Requests the upstream never saw (parked, or waiting for a slot) wait for the next connection.
     this.table.settleAll(this.unavailable(reason), (p) => !stopping && (p.parked || (p.queued && !p.bound)));
     this.opts.hooks.down(this, reason);
-    await transport
-      ?.close()
-      .catch((err: unknown) => this.opts.log.warn({ err: errorText(err) }, 'upstream close failed'));
+    await Promise.all(
+      closing.map((t) =>
+        t
+          .close()
+          .catch((err: unknown) => this.opts.log.warn({ err: errorText(err) }, 'upstream close failed')),
+      ),
+    );
   }
 
   /** Relays one request on `bound` (the handshake's transport), else on the transport ready at the time. */
@@ -284,7 +373,8 @@ export class UpstreamConnection {
     timeoutMs: number,
   ): Promise<Outcome> {
     const { pending, outcome } = this.table.open(method, params, origin, timeoutMs, (p) => {
-      if (!p.queued && !p.parked)
+      // A request bound to a transport (a handshake or probe) ends with that transport's attempt.
+      if (!p.queued && !p.parked && !p.bound)
         this.notify('notifications/cancelled', { requestId: p.id, reason: 'timeout' });
     });
     pending.bound = bound !== undefined;
@@ -332,33 +422,6 @@ export class UpstreamConnection {
     });
   }
 
-  private receive(raw: unknown, related: JsonRpcId | undefined): void {
-    const c = classify(raw);
-    if (c.kind === 'response') {
-      const m = c.message as {
-        id: JsonRpcId | null;
-        result?: Record<string, unknown>;
-        error?: JsonRpcErrorObject;
-      };
-      if (m.result) this.bookTask(m.id, m.result);
-      this.table.settle(m.id, m.error ? { error: m.error } : { result: m.result ?? {} });
-    } else if (c.kind === 'request') {
-      this.opts.hooks.serverRequest(this, c.message, this.attribution(related));
-    } else if (c.kind === 'notification') {
-      this.onNotification(c.message, related);
-    } else {
-      this.opts.log.warn({ reason: c.reason }, 'upstream sent an invalid JSON-RPC message');
-      // An invalid answer to a request in flight fails that call now rather than at its timeout.
-      if (isAnswer(raw))
-        this.table.settle(c.id, {
-          error: {
-            code: ErrorCodes.InternalError,
-            message: `upstream ${this.def.name} sent an invalid response: ${c.reason}`,
-          },
-        });
-    }
-  }
-
   /**
    * Books the task a task-augmented agent call created to the call's session, with the call's progress
    * token (the upstream reports the task's progress on it for the task's whole life). Done as the answer
@@ -373,32 +436,6 @@ export class UpstreamConnection {
     const progress =
       token !== undefined && agentToken !== undefined ? { upstreamToken: token, agentToken } : undefined;
     this.tasks.record(taskId, p.origin.sessionId, progress, p.origin);
-  }
-
-  private onNotification(n: JsonRpcNotification, related: JsonRpcId | undefined): void {
-    if (n.method === 'notifications/progress') {
-      const token = n.params?.['progressToken'];
-      const p = this.table.byToken(token);
-      const route =
-        p?.origin && p.agentToken !== undefined
-          ? { agentToken: p.agentToken, attribution: { kind: 'call', origin: p.origin } as const }
-          : p
-            ? undefined
-            : this.tasks.progressRoute(token);
-      if (!route) return;
-      const params = { ...n.params, progressToken: route.agentToken };
-      this.opts.hooks.notification(this, { ...n, params }, route.attribution);
-      return;
-    }
-    if (n.method === 'notifications/tasks/status' && isTerminalTaskStatus(n.params?.['status']))
-      this.tasks.ended(n.params?.['taskId']);
-    this.lists.invalidate(listChangedKinds(n.method));
-    this.opts.hooks.notification(this, n, this.attribution(related));
-  }
-
-  private attribution(related: JsonRpcId | undefined): Attribution {
-    const exact = related === undefined ? undefined : (this.table.get(related)?.origin ?? null);
-    return attribute(exact, this.owner, this.table.origins());
   }
 
   private async fetchList(kind: ListKind, deadline: number): Promise<ListItem[]> {
@@ -416,15 +453,9 @@ export class UpstreamConnection {
     });
   }
 
-  private unavailable(reason: string): Outcome {
+  private unavailable(reason: string): { error: JsonRpcErrorObject } {
     return { error: { code: -32001, message: `upstream ${this.def.name} unavailable: ${reason}` } };
   }
-}
-
-/** True when an upstream message looks like a response (it carries a result or an error and no method). */
-function isAnswer(raw: unknown): boolean {
-  if (typeof raw !== 'object' || raw === null || 'method' in raw) return false;
-  return 'result' in raw || 'error' in raw;
 }
 
 function errorText(err: unknown): string {

@@ -3,24 +3,27 @@
  * session) for `stateful` servers and servers acting per principal (token exchange, principal tokens), so
  * one upstream connection never carries two principals' tokens. Connections are created on first use and
  * start connecting at once. The pool also holds the replica's concurrency gates, one per server, shared by
- * all its connections, and the sessions' callers (principal and agent token) per-principal servers act for.
+ * all its connections, the sessions' callers (principal and agent token) per-principal servers act for, and
+ * the era verdicts of its servers (forgotten when a server's connections are closed for a new definition).
  */
 import type { ServerDefinition } from '@meshgate/contracts';
 import type { UpstreamConnection } from './connection';
 import { UpstreamGates, type SharedSlotSource, type UpstreamGate } from './upstream-gate';
 import { SessionCallers, actsForPrincipal, type UpstreamCaller } from './upstream-caller';
+import { EraVerdicts } from './era';
 import type { PrincipalTokenSource } from './principal-tokens';
 
 /**
  * Builds (and starts) the connection for a definition, owned by `owner` for a per-session connection; `gate`
- * is the server's concurrency gate and `caller` the owner's caller, to be passed on as
- * `ConnectionOptions.gate` and `ConnectionOptions.caller`.
+ * is the server's concurrency gate, `caller` the owner's caller and `eras` the replica's era verdicts, to be
+ * passed on as `ConnectionOptions.gate`, `.caller` and `.eras`.
  */
 export type ConnectionFactory = (
   def: ServerDefinition,
   owner: string | undefined,
   gate: UpstreamGate,
   caller: UpstreamCaller | undefined,
+  eras: EraVerdicts,
 ) => UpstreamConnection;
 
 /** What the pool is built with besides its factory. */
@@ -41,6 +44,8 @@ export class ConnectionPool {
   readonly gates: UpstreamGates;
   /** The sessions' principals and agent tokens; every call records its own before it is routed. */
   readonly callers: SessionCallers;
+  /** The era detected for each server, shared by its connections. */
+  readonly eras = new EraVerdicts();
 
   constructor(
     private readonly factory: ConnectionFactory,
@@ -99,6 +104,7 @@ export class ConnectionPool {
    * resolves to whether a shared connection existed.
    */
   async closeServer(name: string): Promise<boolean> {
+    this.eras.forget(name);
     const shared = this.shared.get(name);
     const owned = [...(this.owned.get(name)?.values() ?? [])];
     this.shared.delete(name);
@@ -133,6 +139,6 @@ export class ConnectionPool {
   private create(def: ServerDefinition, owner: string | undefined): UpstreamConnection {
     if (this.closed) throw new Error('connection pool closed');
     const caller = owner === undefined ? undefined : this.callers.of(owner);
-    return this.factory(def, owner, this.gates.forServer(def), caller);
+    return this.factory(def, owner, this.gates.forServer(def), caller, this.eras);
   }
 }

@@ -6,9 +6,12 @@
  * the upstream session on close; a 404 for a known session means it expired and the connection re-initialises.
  * Every request carries the definition's credentials (upstream-credentials), resolved when the transport
  * starts; an OAuth token the upstream answers 401 to is renewed once and the request sent once more.
+ * Towards a 2026-07-28 upstream (no initialize, so no session and no GET stream) every request carries the
+ * headers its `_meta` envelope implies (MCP-Protocol-Version, Mcp-Method, Mcp-Name).
  */
 import type { Logger } from '@meshgate/config';
 import type { HttpServer, JsonRpcId, JsonRpcMessage, JsonRpcRequest } from '@meshgate/contracts';
+import { modernRequestHeaders } from '@meshgate/mcp';
 import type { EventSourceMessage } from 'eventsource-parser';
 import { readEventStream, type StreamEnd } from './sse-reader';
 import { discard, errorInBody, eventMessages, isEventStream, sleep } from './http-common';
@@ -41,7 +44,11 @@ export class StreamableHttpTransport implements UpstreamTransport {
 
   async send(message: JsonRpcMessage, signal?: AbortSignal): Promise<void> {
     const payload = JSON.stringify(message);
-    const own = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const own = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...modernRequestHeaders(message),
+    };
     const res = await this.authorized((headers) =>
       httpRequest(this.def.url, {
         method: 'POST',
