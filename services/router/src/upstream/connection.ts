@@ -14,7 +14,6 @@ import {
   ListCapabilities,
   ModernWire,
   createdTaskId,
-  isTerminalTaskStatus,
   type ListItem,
   type ListKind,
 } from '@meshgate/mcp';
