@@ -10,13 +10,7 @@
  * agent's era) is the connection's modern side (modern-side).
  */
 import type { JsonRpcErrorObject, JsonRpcId, ServerDefinition } from '@meshgate/contracts';
-import {
-  ListCapabilities,
-  ModernWire,
-  createdTaskId,
-  type ListItem,
-  type ListKind,
-} from '@meshgate/mcp';
+import { ListCapabilities, ModernWire, createdTaskId, type ListItem, type ListKind } from '@meshgate/mcp';
 import { performance } from 'node:perf_hooks';
 import { RelayTable, type CallOrigin, type Outcome, type Pending } from './relay-table';
 import { ListCache, fetchAllPages } from './list-cache';
