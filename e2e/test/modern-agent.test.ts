@@ -20,6 +20,8 @@ import {
   FIXTURE_TEXT,
   featureServerStdioCommand,
   startFeatureServerHttp,
+  startModernServerHttp,
+  type ModernHttpServer,
   waitUntil,
   type FeatureHttpServer,
 } from '@meshgate/testing';
@@ -29,15 +31,18 @@ const MODERN = '2026-07-28';
 
 let gateway: Gateway;
 let fixtureHttp: FeatureHttpServer;
+let modernHttp: ModernHttpServer;
 
 beforeAll(async () => {
   fixtureHttp = await startFeatureServerHttp();
+  modernHttp = await startModernServerHttp();
   const stdio = featureServerStdioCommand();
   gateway = await startGateway({
     servers: {
       fx: { url: fixtureHttp.url, type: 'http' },
       fxs: { command: stdio.command, args: stdio.args },
       fxst: { command: stdio.command, args: stdio.args, stateful: true },
+      fxm: { url: modernHttp.url, type: 'http' },
     },
     ingressReplicas: 2,
   });
@@ -46,6 +51,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.stop();
   await fixtureHttp?.close();
+  await modernHttp?.close();
 });
 
 /** Bodies of the POSTs each replica received, to tell where a retry went. */
@@ -86,6 +92,8 @@ async function connectAgent(path: string): Promise<Agent> {
   );
   client.setRequestHandler('elicitation/create', async (request) => {
     elicited.push(request.params);
+    if (request.params.message.startsWith('Confirm '))
+      return { action: 'accept', content: { confirmed: true } };
     return { action: 'accept', content: { color: 'blue', size: 'l', count: 2, notify: false } };
   });
   client.setRequestHandler('sampling/createMessage', async (request) => {
@@ -201,6 +209,31 @@ for (const [label, naming] of endpoints) {
     });
   });
 }
+
+describe('a 2026-07-28 upstream behind a 2026-07-28 agent', () => {
+  it("hands the upstream's own requestState back with the answers, the retry on the other replica", async () => {
+    const agent = await connectAgent('/servers/fxm/mcp');
+    try {
+      const before = seen.length;
+      const result = await agent.client.callTool({ name: 'confirm', arguments: { action: 'ship' } });
+      expect(result.content).toEqual([{ type: 'text', text: 'ship: confirmed' }]);
+      expect(agent.elicited).toEqual([expect.objectContaining({ message: 'Confirm ship?' })]);
+      // The agent saw the gateway's state, never the upstream's; the retry went to the other replica.
+      const retries = seen
+        .slice(before)
+        .filter((s) => s.body['method'] === 'tools/call')
+        .slice(1);
+      expect(retries).toHaveLength(1);
+      const state = (retries[0]!.body['params'] as Record<string, unknown>)['requestState'];
+      expect(state).toMatch(/^mg1\./);
+      expect(retries[0]!.replica).toBe(1);
+      // The upstream ran the tool twice: the first leg and the retry that carried its state back.
+      expect(modernHttp.received('tools/call')).toBeGreaterThanOrEqual(2);
+    } finally {
+      await agent.close();
+    }
+  });
+});
 
 describe('virtual sessions of 2026-07-28 agents', () => {
   it('reuse the upstream connection of a stateful server across requests and replicas', async () => {

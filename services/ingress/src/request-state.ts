@@ -38,7 +38,12 @@ export const HeldState = z.object({
 export type HeldState = z.infer<typeof HeldState>;
 
 /** The state an upstream returned with its own `input_required`, to be handed back to it. */
-export const RelayedState = z.object({ k: z.literal('relay'), s: z.string().max(12_288), ...Common });
+/** An upstream's own `input_required`: `s` is its requestState, absent when the upstream sent none. */
+export const RelayedState = z.object({
+  k: z.literal('relay'),
+  s: z.string().max(12_288).optional(),
+  ...Common,
+});
 export type RelayedState = z.infer<typeof RelayedState>;
 
 export const RequestState = z.discriminatedUnion('k', [HeldState, RelayedState]);

@@ -113,7 +113,7 @@ function exchangeOptions(ctx: IngressContext, s: StatelessRequest, binding: Call
     relayState: (upstreamState) =>
       signRequestState(ctx.modern.key, {
         k: 'relay',
-        s: upstreamState,
+        ...(upstreamState !== undefined ? { s: upstreamState } : {}),
         t: binding.tenant,
         p: binding.principal,
         m: binding.method,
@@ -147,11 +147,15 @@ export async function statelessCall(ctx: IngressContext, s: StatelessRequest): P
     digest: binding.digest,
   });
   if (!checked.ok) return invalid(`invalid requestState (${checked.reason})`);
-  if (checked.state.k === 'relay')
+  if (checked.state.k === 'relay') {
+    // The upstream gets its own state back, or none when it sent none; never the gateway's.
+    const { requestState: _gateway, ...params } = routerParams(s.message.params, true) ?? {};
+    const upstreamState = checked.state.s;
     return startCall(ctx, s, binding, {
-      ...routerParams(s.message.params, true),
-      requestState: checked.state.s,
+      ...params,
+      ...(upstreamState !== undefined ? { requestState: upstreamState } : {}),
     });
+  }
   return resumeHeld(ctx, s, binding, checked.state);
 }
 

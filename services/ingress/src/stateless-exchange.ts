@@ -38,8 +38,11 @@ export interface ExchangeOptions {
   sessionId: string;
   audited: AuditedRequest;
   started: number;
-  /** Wraps the requestState of an upstream's own `input_required` in the gateway's (a relay state). */
-  relayState: (upstreamState: string) => string;
+  /**
+   * Wraps the requestState of an upstream's own `input_required` in the gateway's (a relay state); an
+   * upstream may send none, and the retry must still reach it with the answers.
+   */
+  relayState: (upstreamState: string | undefined) => string;
   /** The agent left before the outcome. */
   onGone: () => void;
 }
@@ -62,8 +65,11 @@ function responseOf(outcome: HoldOutcome, o: ExchangeOptions): JsonRpcResponse {
     case 'result': {
       let result = outcome.result;
       const upstreamState = result['requestState'];
-      if (result['resultType'] === 'input_required' && typeof upstreamState === 'string')
-        result = { ...result, requestState: o.relayState(upstreamState) };
+      if (result['resultType'] === 'input_required')
+        result = {
+          ...result,
+          requestState: o.relayState(typeof upstreamState === 'string' ? upstreamState : undefined),
+        };
       return { jsonrpc: '2.0', id: o.id, result: modernResult(o.method, result, serverInfo) };
     }
     case 'error':
