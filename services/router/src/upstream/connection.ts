@@ -10,7 +10,7 @@
  * agent's era) is the connection's modern side (modern-side).
  */
 import type { JsonRpcErrorObject, JsonRpcId, ServerDefinition } from '@meshgate/contracts';
-import { ListCapabilities, ModernWire, createdTaskId, type ListItem, type ListKind } from '@meshgate/mcp';
+import { ListCapabilities, ModernWire, type ListItem, type ListKind } from '@meshgate/mcp';
 import { performance } from 'node:perf_hooks';
 import { RelayTable, type CallOrigin, type Outcome, type Pending } from './relay-table';
 import { ListCache, fetchAllPages } from './list-cache';
@@ -81,9 +81,7 @@ export class UpstreamConnection {
       // A modern upstream's listen stream takes its own messages (acknowledgements, answers to listens).
       consume: (raw) => this.modern.consume(raw),
       listsChanged: (kinds) => this.lists.invalidate(kinds),
-      answered: (id, result) => this.bookTask(id, result),
-      taskProgress: (token) => this.tasks.progressRoute(token),
-      taskEnded: (taskId) => this.tasks.ended(taskId),
+      tasks: this.tasks,
       serverRequest: (request, attribution) => opts.hooks.serverRequest(this, request, attribution),
       notification: (n, attribution) => opts.hooks.notification(this, n, attribution),
     };
@@ -413,22 +411,6 @@ export class UpstreamConnection {
       }
       this.table.settle(p.id, this.unavailable(errorText(err)));
     });
-  }
-
-  /**
-   * Books the task a task-augmented agent call created to the call's session, with the call's progress
-   * token (the upstream reports the task's progress on it for the task's whole life). Done as the answer
-   * arrives, so that whatever the upstream sends next about the task already finds it.
-   */
-  private bookTask(id: JsonRpcId | null, result: Record<string, unknown>): void {
-    const p = this.table.get(id);
-    if (!p?.origin || p.message.params?.['task'] === undefined) return;
-    const taskId = createdTaskId(result);
-    if (taskId === undefined) return;
-    const { token, agentToken } = p;
-    const progress =
-      token !== undefined && agentToken !== undefined ? { upstreamToken: token, agentToken } : undefined;
-    this.tasks.record(taskId, p.origin.sessionId, progress, p.origin);
   }
 
   private async fetchList(kind: ListKind, deadline: number): Promise<ListItem[]> {

@@ -1,7 +1,8 @@
 /**
  * What a connection does with each message its upstream sends: an answer settles its request in the relay
  * table (an invalid one fails it at once rather than at its timeout); progress goes to the call that owns
- * the token, with the agent's own token; list changes empty the list cache; every other notification and
+ * the token, with the agent's own token (or to the task it reports on); a task a call created is booked
+ * as its answer arrives; list changes empty the list cache; every other notification and
  * every server-to-client request goes to the router, attributed (attribution) to a call or a session.
  * Messages of a modern upstream's listen stream are taken by it first.
  */
@@ -14,9 +15,10 @@ import {
   type JsonRpcNotification,
   type JsonRpcRequest,
 } from '@meshgate/contracts';
-import { isTerminalTaskStatus, listChangedKinds, type ListKind } from '@meshgate/mcp';
+import { createdTaskId, isTerminalTaskStatus, listChangedKinds, type ListKind } from '@meshgate/mcp';
 import { attribute, type Attribution } from './attribution';
 import type { RelayTable } from './relay-table';
+import type { TaskBook } from './task-book';
 
 /** Where a connection's upstream messages go. */
 export interface Intake {
@@ -28,12 +30,8 @@ export interface Intake {
   /** Takes a message of the connection's own (the listen stream); true when it must go no further. */
   consume(raw: unknown): boolean;
   listsChanged(kinds: readonly ListKind[]): void;
-  /** Sees each successful answer before it settles its request (tasks created by agent calls are booked). */
-  answered(id: JsonRpcId | null, result: Record<string, unknown>): void;
-  /** Where progress on a token no request in flight owns goes: a task's progress, reported for its life. */
-  taskProgress(token: unknown): { agentToken: JsonRpcId; attribution: Attribution } | undefined;
-  /** A task reached a terminal status. */
-  taskEnded(taskId: unknown): void;
+  /** The tasks agent calls created through the connection (booked as the answer arrives). */
+  tasks: TaskBook;
   serverRequest(request: JsonRpcRequest, attribution: Attribution): void;
   notification(notification: JsonRpcNotification, attribution: Attribution): void;
 }
@@ -48,7 +46,7 @@ export function takeIn(intake: Intake, raw: unknown, related: JsonRpcId | undefi
       result?: Record<string, unknown>;
       error?: JsonRpcErrorObject;
     };
-    if (m.result) intake.answered(m.id, m.result);
+    if (m.result) bookTask(intake, m.id, m.result);
     intake.table.settle(m.id, m.error ? { error: m.error } : { result: m.result ?? {} });
   } else if (c.kind === 'request') {
     intake.serverRequest(c.message, attribution(intake, related));
@@ -76,7 +74,7 @@ function notification(intake: Intake, n: JsonRpcNotification, related: JsonRpcId
         ? { agentToken: p.agentToken, attribution: { kind: 'call', origin: p.origin } as const }
         : p
           ? undefined
-          : intake.taskProgress(token);
+          : intake.tasks.progressRoute(token);
     if (!route) return;
     intake.notification(
       { ...n, params: { ...n.params, progressToken: route.agentToken } },
@@ -85,9 +83,25 @@ function notification(intake: Intake, n: JsonRpcNotification, related: JsonRpcId
     return;
   }
   if (n.method === 'notifications/tasks/status' && isTerminalTaskStatus(n.params?.['status']))
-    intake.taskEnded(n.params?.['taskId']);
+    intake.tasks.ended(n.params?.['taskId']);
   intake.listsChanged(listChangedKinds(n.method));
   intake.notification(n, attribution(intake, related));
+}
+
+/**
+ * Books the task a task-augmented agent call created to the call's session, with the call's progress token
+ * (the upstream reports the task's progress on it for the task's whole life). Done as the answer arrives,
+ * so that whatever the upstream sends next about the task already finds it.
+ */
+function bookTask(intake: Intake, id: JsonRpcId | null, result: Record<string, unknown>): void {
+  const p = intake.table.get(id);
+  if (!p?.origin || p.message.params?.['task'] === undefined) return;
+  const taskId = createdTaskId(result);
+  if (taskId === undefined) return;
+  const { token, agentToken } = p;
+  const progress =
+    token !== undefined && agentToken !== undefined ? { upstreamToken: token, agentToken } : undefined;
+  intake.tasks.record(taskId, p.origin.sessionId, progress, p.origin);
 }
 
 function attribution(intake: Intake, related: JsonRpcId | undefined): Attribution {
