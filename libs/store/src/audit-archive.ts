@@ -88,6 +88,13 @@ export interface ArchiveEntry {
   link: ChainLink;
 }
 
+/** An event id with the event's own time, so an archive with a bounded id index knows how far back to look. */
+export interface EventRef {
+  id: string;
+  /** The event's `time` (ISO 8601); a record is never stored more than the clock skew before it. */
+  time: string;
+}
+
 /** The result of an append: the stored record, and whether this call wrote it. */
 export interface AppendResult {
   record: ArchiveRecord;
@@ -104,6 +111,15 @@ export interface AuditArchive {
    * not a transaction.
    */
   append(entries: readonly ArchiveEntry[]): Promise<AppendResult[]>;
+  /**
+   * Stores entries whose links the caller has just claimed and that no one else can be writing (the audit
+   * service guarantees this by time): one write for the whole batch (the embedded adapter splits only a
+   * batch too large for one message). Entries whose event id the archive already knows are not written
+   * again: their stored record is returned, `created: false`; an id repeated in the batch is written once.
+   * One result per entry, in order. All entries must be of one tenant, at most {@link MAX_CLAIM}: a
+   * RangeError otherwise; an invalid entry rejects the whole call before anything is written.
+   */
+  appendBlock(entries: readonly ArchiveEntry[]): Promise<AppendResult[]>;
   /** The record of an event id of any tenant, or null (may be slow: not for the archiving path). */
   getById(eventId: string): Promise<ArchiveRecord | null>;
   /**
@@ -111,6 +127,12 @@ export interface AuditArchive {
    * tenant are absent); what the archiver asks before every claim, so it must be fast.
    */
   getMany(tenant: string, eventIds: readonly string[]): Promise<Map<string, ArchiveRecord>>;
+  /**
+   * `getMany` for events whose time the caller knows: as exact, and faster on an adapter whose id index
+   * does not reach back to the beginning (the embedded one looks for an unknown id only where a record of
+   * an event of that time can be). An invalid time is treated as unknown.
+   */
+  getManyEvents(tenant: string, events: readonly EventRef[]): Promise<Map<string, ArchiveRecord>>;
   /**
    * Records of `tenant` with `seq >= fromSeq`, at most `limit`, in seq order (records sharing a seq, which
    * only tampering produces, follow each other in storage order).
@@ -131,6 +153,18 @@ export interface AuditArchive {
   query(filters: AuditQuery, cursor: string | null, limit: number): Promise<AuditPage>;
   /** Resolves when the backing store answers; rejects when it cannot be reached. */
   ping(): Promise<void>;
+}
+
+/**
+ * The validated records of an `appendBlock` call: at most {@link MAX_CLAIM} entries of one tenant (a
+ * RangeError otherwise), each a valid {@link ArchiveRecord}.
+ */
+export function blockRecords(entries: readonly ArchiveEntry[]): ArchiveRecord[] {
+  if (entries.length > MAX_CLAIM) throw new RangeError(`a block holds at most ${MAX_CLAIM} entries`);
+  const tenant = entries[0]?.event.tenant;
+  if (entries.some((e) => e.event.tenant !== tenant))
+    throw new RangeError('the entries of a block must all be of one tenant');
+  return entries.map(({ event, link }) => ArchiveRecord.parse({ v: 1, event, link }));
 }
 
 /** A compare-and-set of a chain head lost: another writer moved it first. */

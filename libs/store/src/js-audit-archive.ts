@@ -1,10 +1,13 @@
 /**
- * The embedded AuditArchive on JetStream (ADR 003): records `{v:1, event, link}` on the stream
- * `MG_AUDIT_ARCHIVE`, subject `mg.archive.<tenant>.<event id>`, published with `Nats-Msg-Id = event id`, so
- * an event is found by its id with one `last_by_subj` message get and a record costs one write; KV buckets
- * for the chain heads (compare-and-set on the KV revision) and the checkpoints (`<tenant>.<seq>`). A
- * tenant's records are read one by one with `next_by_subj` message gets on `mg.archive.<tenant>.*` (both
- * answered by nats-server 2.9), in append order: seq order for an intact chain.
+ * The embedded AuditArchive on JetStream (ADR 003): records on the stream `MG_AUDIT_ARCHIVE`, in two
+ * layouts under `mg.archive.<tenant>.*`: a block of the records of one `appendBlock` call on
+ * `.b<first chain seq>` (js-archive-blocks.ts), and a single record `{v:1, event, link}` on `.<event id>`
+ * with `Nats-Msg-Id = event id` (`append`, and every record of earlier builds), so that racing appends of
+ * one event are stored once. Ids are found through an in-memory index kept current from the stream
+ * (js-archive-lookup.ts). KV buckets hold the chain heads (compare-and-set on the KV revision) and the
+ * checkpoints (`<tenant>.<seq>`). A tenant's records are read one message at a time with `next_by_subj`
+ * message gets on `mg.archive.<tenant>.*` (answered by nats-server 2.9), in append order: seq order for
+ * an intact chain.
  */
 import { Kvm, type KV } from '@nats-io/kv';
 import {
@@ -15,7 +18,6 @@ import {
   StorageType,
   type JetStreamClient,
   type JetStreamManager,
-  type StoredMsg,
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/nats-core';
 import { TenantId } from '@meshgate/contracts';
@@ -26,31 +28,47 @@ import {
   Checkpoint,
   HeadConflict,
   InvalidCursor,
+  blockRecords,
   type AppendResult,
   type ArchiveEntry,
   type AuditArchive,
   type AuditPage,
+  type EventRef,
   type StoredChainHead,
 } from './audit-archive';
 import { matchesAuditQuery, type AuditQuery } from './audit-query';
-import { decodeRecord, readHint, scanFrom, type ScanHint } from './js-archive-scan';
+import { encodeBlocks } from './js-archive-blocks';
+import { ArchiveLookup, type LookupRef } from './js-archive-lookup';
+import {
+  advanceHint,
+  decodeRecords,
+  readHint,
+  scanMessages,
+  type OnCorrupt,
+  type ScanHint,
+} from './js-archive-scan';
 
-/** Names of the stream, subjects and buckets; tests isolate themselves with their own. */
+/** Names of the stream, subjects and buckets (tests isolate themselves with their own), and the id index. */
 export interface JsAuditArchiveOptions {
   stream?: string;
-  /** Subjects are `<subjectPrefix>.<tenant>.<event id>`. */
+  /** Subjects are `<subjectPrefix>.<tenant>.<event id or b<first chain seq>>`. */
   subjectPrefix?: string;
   headBucket?: string;
   checkpointBucket?: string;
   /** Retention of the archive stream in ms; 0 keeps records forever (the default). */
   maxAgeMs?: number;
-  /** Told about every stored record that cannot be read (it is skipped). */
-  onCorrupt?: (streamSeq: number, reason: string) => void;
+  /** Ids the in-memory index holds, the newest (default 1,000,000); older ones are found by scanning. */
+  indexMaxIds?: number;
+  /** How much earlier than its event's time a record may be stored (clocks apart), in ms; default 10 s. */
+  clockSkewMs?: number;
+  /** Told about every stored message or record that cannot be read (it is skipped). */
+  onCorrupt?: OnCorrupt;
 }
 
 /** Messages one `query` call reads at most before it returns a (possibly short) page with a cursor. */
 const QUERY_SCAN_BUDGET = 10_000;
 const encoder = new TextEncoder();
+const uuid = z.uuid();
 const isConflict = (err: unknown) =>
   err instanceof JetStreamApiError &&
   (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
@@ -59,6 +77,7 @@ const isConflict = (err: unknown) =>
 /** The AuditArchive on JetStream; open it with `JsAuditArchive.open`. */
 export class JsAuditArchive implements AuditArchive {
   private readonly hints = new Map<string, ScanHint>();
+  private readonly lookup: ArchiveLookup;
 
   private constructor(
     private readonly js: JetStreamClient,
@@ -68,7 +87,15 @@ export class JsAuditArchive implements AuditArchive {
     private readonly stream: string,
     private readonly prefix: string,
     private readonly opts: JsAuditArchiveOptions,
-  ) {}
+  ) {
+    this.lookup = new ArchiveLookup(js, jsm, {
+      stream,
+      prefix,
+      maxIds: opts.indexMaxIds ?? 1_000_000,
+      clockSkewMs: opts.clockSkewMs ?? 10_000,
+      onCorrupt: opts.onCorrupt,
+    });
+  }
 
   /** Binds to the stream and buckets, creating them (file storage) when they are missing. */
   static async open(nc: NatsConnection, opts: JsAuditArchiveOptions = {}): Promise<JsAuditArchive> {
@@ -114,42 +141,81 @@ export class JsAuditArchive implements AuditArchive {
 
   async append(entries: readonly ArchiveEntry[]): Promise<AppendResult[]> {
     const records = entries.map(({ event, link }) => ArchiveRecord.parse({ v: 1, event, link }));
-    // Every write of the batch is in flight at once: one round trip's wait for the whole batch. A repeated
-    // id is caught by the stream's duplicate window (Nats-Msg-Id); the archiver looks every id up with
-    // getMany before claiming a link for it, so an older repeat never gets here.
-    return Promise.all(records.map((record) => this.appendOne(record)));
+    if (records.length === 0) return [];
+    await this.lookup.sync();
+    const tenants = [...new Set(records.map((r) => r.event.tenant))];
+    const found = await Promise.all(
+      tenants.map((t) =>
+        this.lookup.find(t, refsOf(records.flatMap((r) => (r.event.tenant === t ? [r.event] : [])))),
+      ),
+    );
+    const known = new Map(found.flatMap((m) => [...m]));
+    // Every write of the batch is in flight at once: one round trip's wait for the whole batch. Racing
+    // appends of one id are told apart by the stream's duplicate window (Nats-Msg-Id).
+    return Promise.all(
+      records.map(async (record) => {
+        const stored = known.get(record.event.id);
+        return stored ? { record: stored, created: false } : this.appendOne(record);
+      }),
+    );
+  }
+
+  async appendBlock(entries: readonly ArchiveEntry[]): Promise<AppendResult[]> {
+    const records = blockRecords(entries);
+    const tenant = records[0]?.event.tenant;
+    if (tenant === undefined) return [];
+    await this.lookup.sync();
+    const stored = await this.lookup.find(tenant, refsOf(records.map((r) => r.event)));
+    const fresh = new Map<string, ArchiveRecord>();
+    for (const r of records) if (!stored.has(r.event.id) && !fresh.has(r.event.id)) fresh.set(r.event.id, r);
+    // The parts of a split batch go one after the other, so the stream holds them in chain order.
+    for (const block of encodeBlocks(this.prefix, [...fresh.values()])) {
+      const ack = await this.js.publish(block.subject, block.data, { msgID: block.msgId });
+      if (!ack.duplicate) this.lookup.noteWrite(ack.seq, block.records);
+      else for (const [id, r] of await this.storedAt(ack.seq, block.records)) stored.set(id, r);
+    }
+    const written = new Set<string>();
+    return records.map((record) => {
+      const id = record.event.id;
+      const known = stored.get(id);
+      if (known) return { record: known, created: false };
+      const created = !written.has(id);
+      written.add(id);
+      return { record: fresh.get(id)!, created };
+    });
   }
 
   async getById(eventId: string): Promise<ArchiveRecord | null> {
-    // Any tenant: a wildcard last-by-subject lookup, which the server answers by scanning its subjects.
-    return this.lookUp(`${this.prefix}.*.${eventId}`, eventId);
+    if (!uuid.safeParse(eventId).success) return null;
+    await this.lookup.sync();
+    // Any tenant: beyond the index, a scan of the whole stream (not for the archiving path).
+    return (await this.lookup.find(null, [{ id: eventId }])).get(eventId) ?? null;
   }
 
   async getMany(tenant: string, eventIds: readonly string[]): Promise<Map<string, ArchiveRecord>> {
-    if (!TenantId.safeParse(tenant).success) return new Map();
-    const ids = [...new Set(eventIds)];
-    const found = await Promise.all(ids.map((id) => this.lookUp(`${this.prefix}.${tenant}.${id}`, id)));
-    return new Map(found.flatMap((r) => (r ? [[r.event.id, r] as const] : [])));
+    return this.findOf(
+      tenant,
+      eventIds.map((id) => ({ id })),
+    );
+  }
+
+  async getManyEvents(tenant: string, events: readonly EventRef[]): Promise<Map<string, ArchiveRecord>> {
+    return this.findOf(tenant, refsOf(events));
   }
 
   async records(tenant: string, fromSeq: number, limit: number): Promise<ArchiveRecord[]> {
     if (!TenantId.safeParse(tenant).success || limit < 1) return [];
-    const subject = `${this.prefix}.${tenant}.*`;
-    const hint = readHint(this.hints.get(tenant), fromSeq);
+    let hint = readHint(this.hints.get(tenant), fromSeq);
     const out: ArchiveRecord[] = [];
-    const end = await scanFrom(
-      this.jsm,
-      this.stream,
-      subject,
-      hint,
-      (record) => {
-        if (record.link.seq >= fromSeq) out.push(record);
-        return out.length < limit;
-      },
-      this.opts.onCorrupt,
-    );
-    this.hints.set(tenant, end);
-    return out.sort((a, b) => a.link.seq - b.link.seq);
+    // Whole messages are read: a block may hold more than the page, so the page is cut after sorting.
+    await scanMessages(this.jsm, this.stream, `${this.prefix}.${tenant}.*`, hint.pos, (msg) => {
+      const records = decodeRecords(msg, this.opts.onCorrupt);
+      hint = advanceHint(hint, msg.seq, records);
+      for (const r of records) if (r && r.link.seq >= fromSeq) out.push(r);
+      return out.length < limit;
+    });
+    this.hints.set(tenant, hint);
+    return out.sort((a, b) => a.link.seq - b.link.seq).slice(0, limit);
   }
 
   async head(tenant: string): Promise<StoredChainHead | null> {
@@ -191,23 +257,31 @@ export class JsAuditArchive implements AuditArchive {
   }
 
   async query(filters: AuditQuery, cursor: string | null, limit: number): Promise<AuditPage> {
-    const start = cursor === null ? 1 : parseCursor(cursor);
-    const subject = `${this.prefix}.${filters.tenant ?? '*'}.*`;
+    const start = cursor === null ? { seq: 1, index: 0 } : parseCursor(cursor);
     const records: ArchiveRecord[] = [];
     let scanned = 0;
-    const end = await scanFrom(
+    let next: string | null = null;
+    const end = await scanMessages(
       this.jsm,
       this.stream,
-      subject,
-      { pos: start, maxSeq: 0, maxSeqPos: start },
-      (record) => {
-        scanned++;
-        if (matchesAuditQuery(record.event, filters)) records.push(record);
-        return records.length < limit && scanned < QUERY_SCAN_BUDGET;
+      `${this.prefix}.${filters.tenant ?? '*'}.*`,
+      start.seq,
+      (msg) => {
+        const all = decodeRecords(msg, this.opts.onCorrupt);
+        for (let i = msg.seq === start.seq ? start.index : 0; i < all.length; i++) {
+          const record = all[i];
+          if (!record) continue;
+          scanned++;
+          if (matchesAuditQuery(record.event, filters)) records.push(record);
+          if (records.length < limit && scanned < QUERY_SCAN_BUDGET) continue;
+          // A page may end inside a block: the cursor names the record after it.
+          next = i + 1 < all.length ? `s${msg.seq}.${i + 1}` : `s${msg.seq + 1}`;
+          return false;
+        }
+        return true;
       },
-      this.opts.onCorrupt,
     );
-    return { records, cursor: end.exhausted ? null : `s${end.pos}` };
+    return { records, cursor: end.exhausted ? null : next };
   }
 
   async ping(): Promise<void> {
@@ -218,32 +292,50 @@ export class JsAuditArchive implements AuditArchive {
     const { event } = record;
     const subject = `${this.prefix}.${event.tenant}.${event.id}`;
     const ack = await this.js.publish(subject, encoder.encode(JSON.stringify(record)), { msgID: event.id });
-    if (!ack.duplicate) return { record, created: true };
-    const stored = await this.readAt(ack.seq);
-    if (!stored) throw new Error(`the archived record of event ${event.id} cannot be read`);
-    return { record: stored, created: false };
+    if (!ack.duplicate) {
+      this.lookup.noteWrite(ack.seq, [record]);
+      return { record, created: true };
+    }
+    const stored = await this.storedAt(ack.seq, [record]);
+    return { record: stored.get(event.id)!, created: false };
   }
 
-  /** The last record on `subject` (one record's subject), if it is the record of `eventId`. */
-  private async lookUp(subject: string, eventId: string): Promise<ArchiveRecord | null> {
-    if (!z.uuid().safeParse(eventId).success) return null;
-    const msg = await this.jsm.streams.getMessage(this.stream, { last_by_subj: subject });
-    const record = msg ? decodeRecord(msg, this.opts.onCorrupt) : null;
-    return record?.event.id === eventId ? record : null;
+  private async findOf(tenant: string, refs: readonly LookupRef[]): Promise<Map<string, ArchiveRecord>> {
+    if (!TenantId.safeParse(tenant).success) return new Map();
+    const valid = refs.filter((ref) => uuid.safeParse(ref.id).success);
+    if (valid.length === 0) return new Map();
+    await this.lookup.sync();
+    return this.lookup.find(tenant, valid);
   }
 
-  private async readAt(streamSeq: number): Promise<ArchiveRecord | null> {
-    const msg: StoredMsg | null = await this.jsm.streams.getMessage(this.stream, { seq: streamSeq });
-    return msg ? decodeRecord(msg, this.opts.onCorrupt) : null;
+  /** The records of those events in the message at `streamSeq` (a duplicate's original); each must be there. */
+  private async storedAt(
+    streamSeq: number,
+    expected: readonly ArchiveRecord[],
+  ): Promise<Map<string, ArchiveRecord>> {
+    const msg = await this.jsm.streams.getMessage(this.stream, { seq: streamSeq });
+    const records = msg ? decodeRecords(msg, this.opts.onCorrupt) : [];
+    const found = new Map(records.flatMap((r) => (r ? [[r.event.id, r] as const] : [])));
+    for (const { event } of expected)
+      if (!found.has(event.id)) throw new Error(`the archived record of event ${event.id} cannot be read`);
+    return found;
   }
 }
 
-function parseCursor(cursor: string): number {
-  const m = /^s([1-9]\d{0,15})$/.exec(cursor);
+/** Lookup references of events, with their times when they parse. */
+function refsOf(events: readonly EventRef[]): LookupRef[] {
+  return events.map(({ id, time }) => {
+    const timeMs = Date.parse(time);
+    return Number.isNaN(timeMs) ? { id } : { id, timeMs };
+  });
+}
+
+function parseCursor(cursor: string): { seq: number; index: number } {
+  // `s<stream seq>` (pages of earlier builds, and ends of messages) or `s<stream seq>.<record index>`.
+  const m = /^s([1-9]\d{0,15})(?:\.([1-9]\d{0,3}))?$/.exec(cursor);
   if (!m?.[1]) throw new InvalidCursor(cursor);
-  return Number(m[1]);
+  return { seq: Number(m[1]), index: Number(m[2] ?? 0) };
 }
-
 function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);

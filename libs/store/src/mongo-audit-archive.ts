@@ -15,7 +15,9 @@ import { TenantId } from '@meshgate/contracts';
 import {
   ArchiveRecord,
   HeadConflict,
+  blockRecords,
   type ChainHead,
+  type EventRef,
   type AppendResult,
   type ArchiveEntry,
   type AuditArchive,
@@ -158,6 +160,12 @@ export class MongoAuditArchive implements AuditArchive {
     });
   }
 
+  async appendBlock(entries: readonly ArchiveEntry[]): Promise<AppendResult[]> {
+    // The unique index on the event id makes the idempotent append safe for a block as it is.
+    blockRecords(entries);
+    return this.append(entries);
+  }
+
   async getById(eventId: string): Promise<ArchiveRecord | null> {
     if (!uuid.safeParse(eventId).success) return null;
     const doc = await this.recordDocs.findOne({ _id: { $eq: eventId } });
@@ -169,6 +177,14 @@ export class MongoAuditArchive implements AuditArchive {
     const found = await this.byIds(eventIds);
     for (const [id, record] of found) if (record.event.tenant !== tenant) found.delete(id);
     return found;
+  }
+
+  async getManyEvents(tenant: string, events: readonly EventRef[]): Promise<Map<string, ArchiveRecord>> {
+    // Every id is indexed: the event times do not help here.
+    return this.getMany(
+      tenant,
+      events.map((e) => e.id),
+    );
   }
 
   /** The records of those ids, of any tenant. */
