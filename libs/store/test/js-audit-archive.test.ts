@@ -4,42 +4,23 @@
  * reported, and the stream is created with the duplicate window that makes appends idempotent).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { connect } from '@nats-io/transport-node';
+import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { JsAuditArchive, type JsAuditArchiveOptions } from '../src/index';
+import { JsAuditArchive } from '../src/index';
 import { auditEvent, describeAuditArchiveConformance } from './audit-archive.conformance';
+import { JsArchiveFixture } from './js-archive-fixture';
 
+let fixture: JsArchiveFixture;
 let nc: NatsConnection;
-const made: JsAuditArchiveOptions[] = [];
+const isolated = () => fixture.isolated();
 
 beforeAll(async () => {
-  nc = await connect({ servers: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222' });
+  fixture = await JsArchiveFixture.connect();
+  nc = fixture.nc;
 });
-afterAll(async () => {
-  const jsm = await jetstreamManager(nc);
-  const kvm = new Kvm(nc);
-  for (const o of made) {
-    await jsm.streams.delete(o.stream!).catch(() => false);
-    for (const b of [o.headBucket!, o.checkpointBucket!])
-      await (await kvm.open(b)).destroy().catch(() => false);
-  }
-  await nc.drain();
-});
-
-function isolated(): JsAuditArchiveOptions {
-  const id = randomBytes(5).toString('hex');
-  const opts = {
-    stream: `MG_TEST_ARCHIVE_${id}`,
-    subjectPrefix: `mgtest.archive.${id}`,
-    headBucket: `mg_test_heads_${id}`,
-    checkpointBucket: `mg_test_cps_${id}`,
-  };
-  made.push(opts);
-  return opts;
-}
+afterAll(() => fixture.close());
 
 describeAuditArchiveConformance('JetStream', async () => {
   const archive = await JsAuditArchive.open(nc, isolated());
