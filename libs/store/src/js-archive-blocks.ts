@@ -42,11 +42,12 @@ export function encodeBlocks(
   };
   for (const record of records) {
     const text = JSON.stringify(record);
-    const size = Buffer.byteLength(text) + 1;
-    if (part.length > 0 && bytes + size > maxBytes) flush();
+    // Each record after the first of a block is preceded by a comma.
+    const size = Buffer.byteLength(text);
+    if (part.length > 0 && bytes + 1 + size > maxBytes) flush();
+    bytes += size + (part.length > 0 ? 1 : 0);
     part.push(record);
     texts.push(text);
-    bytes += size;
   }
   flush();
   return blocks;

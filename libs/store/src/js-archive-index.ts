@@ -26,20 +26,21 @@ export interface IndexHit {
 const decoder = new TextDecoder();
 
 /**
- * The index entry of a stored message (`data` its payload, `tenant` its subject's tenant token), or null
- * when it is not JSON. Only the ids are read: validating every record is left to the reads that return them.
+ * The index entry of a stored message (`data` its payload, `tenant` its subject's tenant token); one that
+ * is not JSON has no ids, but is indexed all the same so that the index moves past it. Only the ids are
+ * read: validating every record is left to the reads that return them.
  */
 export function indexedMessage(
   seq: number,
   tenant: string,
   timeMs: number | undefined,
   data: Uint8Array,
-): IndexedMessage | null {
+): IndexedMessage {
   let raw: unknown;
   try {
     raw = JSON.parse(decoder.decode(data));
   } catch {
-    return null;
+    return { seq, tenant, timeMs, ids: [] };
   }
   const records = isObject(raw) && raw['v'] === 2 && Array.isArray(raw['records']) ? raw['records'] : [raw];
   const ids = records.map((r: unknown) =>

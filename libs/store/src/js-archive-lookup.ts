@@ -178,9 +178,7 @@ export class ArchiveLookup {
 
   private addRead(index: ArchiveIndex, msg: ArchiveMessage): void {
     // The writer's own message may have been added from its acknowledgement meanwhile.
-    if (msg.seq <= index.seen) return;
-    const entry = this.entryOf(msg);
-    if (entry) index.add(entry);
+    if (msg.seq > index.seen) index.add(this.entryOf(msg));
   }
 
   /**
@@ -196,10 +194,9 @@ export class ArchiveLookup {
       const to = start - 1;
       start = Math.max(state.first_seq, start - size);
       const chunk: IndexedMessage[] = [];
-      await readRange(this.js, this.jsm, this.opts.stream, { subject: this.all, from: start, to }, (msg) => {
-        const entry = this.entryOf(msg);
-        if (entry) chunk.push(entry);
-      });
+      await readRange(this.js, this.jsm, this.opts.stream, { subject: this.all, from: start, to }, (msg) =>
+        chunk.push(this.entryOf(msg)),
+      );
       ids += chunk.reduce((n, m) => n + m.ids.length, 0);
       chunks.unshift(chunk);
     }
@@ -209,7 +206,7 @@ export class ArchiveLookup {
     return this.index;
   }
 
-  private entryOf(msg: ArchiveMessage): IndexedMessage | null {
+  private entryOf(msg: ArchiveMessage): IndexedMessage {
     const tenant = msg.subject.slice(this.opts.prefix.length + 1).split('.')[0] ?? '';
     return indexedMessage(msg.seq, tenant, msg.timeMs, msg.data);
   }

@@ -191,6 +191,10 @@ export async function readRange(
       if (got === 0) done = true;
     }
   } finally {
-    await consumer.delete().catch(() => false);
+    try {
+      await consumer.delete();
+    } catch {
+      // Not created, or gone: an ordered consumer also expires on its own after its inactive threshold.
+    }
   }
 }

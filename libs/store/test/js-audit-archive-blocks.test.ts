@@ -170,11 +170,15 @@ describe('JsAuditArchive blocks', () => {
       );
     expect((await archive.records('t1', 1, 100)).map((r) => r.event.id)).toEqual(ids(batch));
     expect((await archive.getMany('t1', ids(batch))).size).toBe(40);
+    // A second process loads its index through a consumer, and removes it when done.
+    expect((await (await JsAuditArchive.open(fixture.nc, opts)).getMany('t1', ids(batch))).size).toBe(40);
+    expect((await jsm.streams.info(opts.stream!)).state.consumer_count).toBe(0);
   });
 
   it('costs one request per lookup and two per block when no one else writes', async () => {
     const counted = countingConnection(fixture.nc);
-    const archive = await JsAuditArchive.open(counted.nc, fixture.isolated());
+    const opts = fixture.isolated();
+    const archive = await JsAuditArchive.open(counted.nc, opts);
     await archive.appendBlock(entries('t1', 1, MAX_CLAIM));
     counted.subjects.length = 0;
     const next = entries('t1', MAX_CLAIM + 1, MAX_CLAIM);
@@ -191,5 +195,33 @@ describe('JsAuditArchive blocks', () => {
     expect(counted.subjects).toHaveLength(3);
     expect((await archive.getMany('t1', [randomUUID()])).size).toBe(0);
     expect(counted.subjects).toHaveLength(4);
+    // An unreadable message written by someone else is read once, then passed over.
+    await jetstream(fixture.nc).publish(`${opts.subjectPrefix}.t1.b999`, '{ nope');
+    counted.subjects.length = 0;
+    await archive.getMany('t1', [randomUUID()]);
+    await archive.getMany('t1', [randomUUID()]);
+    expect(counted.subjects).toHaveLength(3);
+  });
+
+  it('pages through a long chain of blocks without reading it again from the beginning', async () => {
+    const counted = countingConnection(fixture.nc);
+    const opts = fixture.isolated();
+    const archive = await JsAuditArchive.open(counted.nc, opts);
+    for (let seq = 1; seq <= 200; seq += 10) await archive.appendBlock(entries('t1', seq, 10));
+    const seqs: number[] = [];
+    let most = 0;
+    for (let from = 1; seqs.length < 300;) {
+      counted.subjects.length = 0;
+      const page = await archive.records('t1', from, 15);
+      most = Math.max(most, counted.subjects.length);
+      if (page.length === 0) break;
+      seqs.push(...page.map((r) => r.link.seq));
+      from = page.at(-1)!.link.seq + 1;
+    }
+    expect(seqs).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    // A page of 15 spans at most three blocks of ten, one of them already read by the page before.
+    expect(most).toBeLessThanOrEqual(3);
+    const info = await (await jetstreamManager(fixture.nc)).streams.info(opts.stream!);
+    expect(info.state.consumer_count).toBe(0);
   });
 });
