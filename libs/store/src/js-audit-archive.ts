@@ -15,11 +15,10 @@ import {
   jetstreamManager,
   JetStreamApiCodes,
   JetStreamApiError,
-  StorageType,
   type JetStreamClient,
   type JetStreamManager,
 } from '@nats-io/jetstream';
-import { nanos, type NatsConnection } from '@nats-io/nats-core';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { TenantId } from '@meshgate/contracts';
 import { z } from 'zod';
 import {
@@ -27,7 +26,6 @@ import {
   ChainHead,
   Checkpoint,
   HeadConflict,
-  InvalidCursor,
   blockRecords,
   type AppendResult,
   type ArchiveEntry,
@@ -36,17 +34,12 @@ import {
   type EventRef,
   type StoredChainHead,
 } from './audit-archive';
-import { matchesAuditQuery, type AuditQuery } from './audit-query';
+import type { AuditQuery } from './audit-query';
 import { encodeBlocks } from './js-archive-blocks';
 import { ArchiveLookup, type LookupRef } from './js-archive-lookup';
-import {
-  advanceHint,
-  decodeRecords,
-  readHint,
-  scanMessages,
-  type OnCorrupt,
-  type ScanHint,
-} from './js-archive-scan';
+import { queryPage, recordsPage, type PageSource } from './js-archive-pages';
+import { decodeRecords, readHint, type OnCorrupt, type ScanHint } from './js-archive-scan';
+import { ensureArchiveStream, ensureBucket } from './js-archive-storage';
 
 /** Names of the stream, subjects and buckets (tests isolate themselves with their own), and the id index. */
 export interface JsAuditArchiveOptions {
@@ -65,8 +58,6 @@ export interface JsAuditArchiveOptions {
   onCorrupt?: OnCorrupt;
 }
 
-/** Messages one `query` call reads at most before it returns a (possibly short) page with a cursor. */
-const QUERY_SCAN_BUDGET = 10_000;
 const encoder = new TextEncoder();
 const uuid = z.uuid();
 const isConflict = (err: unknown) =>
@@ -78,6 +69,7 @@ const isConflict = (err: unknown) =>
 export class JsAuditArchive implements AuditArchive {
   private readonly hints = new Map<string, ScanHint>();
   private readonly lookup: ArchiveLookup;
+  private readonly pages: PageSource;
 
   private constructor(
     private readonly js: JetStreamClient,
@@ -88,6 +80,7 @@ export class JsAuditArchive implements AuditArchive {
     private readonly prefix: string,
     private readonly opts: JsAuditArchiveOptions,
   ) {
+    this.pages = { jsm, stream, onCorrupt: opts.onCorrupt };
     this.lookup = new ArchiveLookup(js, jsm, {
       stream,
       prefix,
@@ -102,39 +95,12 @@ export class JsAuditArchive implements AuditArchive {
     const stream = opts.stream ?? 'MG_AUDIT_ARCHIVE';
     const prefix = opts.subjectPrefix ?? 'mg.archive';
     const jsm = await jetstreamManager(nc);
-    const subjects = [`${prefix}.*.*`];
-    const ensureStream = () =>
-      jsm.streams.info(stream).then(
-        (info) => {
-          if (info.config.subjects.join() !== subjects.join())
-            throw new Error(
-              `the archive stream ${stream} has subjects ${info.config.subjects.join(', ')}, not ${subjects[0]}: ` +
-                'it was made by an earlier Meshgate build with another record layout; move it aside or delete it',
-            );
-        },
-        async (err: unknown) => {
-          if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
-          await jsm.streams.add({
-            name: stream,
-            subjects,
-            storage: StorageType.File,
-            max_age: nanos(opts.maxAgeMs ?? 0),
-            duplicate_window: nanos(10 * 60_000),
-          });
-        },
-      );
-    // Replicas starting together race to create the same stream and buckets; the loser's second attempt
-    // finds what the winner made (nats-server 2.9 answers the race with "subjects overlap").
-    await ensureStream().catch(ensureStream);
+    await ensureArchiveStream(jsm, stream, prefix, opts.maxAgeMs ?? 0);
     const js = jetstream(nc);
     const kvm = new Kvm(js);
-    const bucket = (name: string) => {
-      const create = () => kvm.create(name, { history: 1, storage: StorageType.File });
-      return create().catch(create);
-    };
     const [heads, cps] = await Promise.all([
-      bucket(opts.headBucket ?? 'mg_audit_heads'),
-      bucket(opts.checkpointBucket ?? 'mg_audit_checkpoints'),
+      ensureBucket(kvm, opts.headBucket ?? 'mg_audit_heads'),
+      ensureBucket(kvm, opts.checkpointBucket ?? 'mg_audit_checkpoints'),
     ]);
     return new JsAuditArchive(js, jsm, heads, cps, stream, prefix, opts);
   }
@@ -205,17 +171,10 @@ export class JsAuditArchive implements AuditArchive {
 
   async records(tenant: string, fromSeq: number, limit: number): Promise<ArchiveRecord[]> {
     if (!TenantId.safeParse(tenant).success || limit < 1) return [];
-    let hint = readHint(this.hints.get(tenant), fromSeq);
-    const out: ArchiveRecord[] = [];
-    // Whole messages are read: a block may hold more than the page, so the page is cut after sorting.
-    await scanMessages(this.jsm, this.stream, `${this.prefix}.${tenant}.*`, hint.pos, (msg) => {
-      const records = decodeRecords(msg, this.opts.onCorrupt);
-      hint = advanceHint(hint, msg.seq, records);
-      for (const r of records) if (r && r.link.seq >= fromSeq) out.push(r);
-      return out.length < limit;
-    });
-    this.hints.set(tenant, hint);
-    return out.sort((a, b) => a.link.seq - b.link.seq).slice(0, limit);
+    const start = readHint(this.hints.get(tenant), fromSeq);
+    const page = await recordsPage(this.pages, `${this.prefix}.${tenant}.*`, start, fromSeq, limit);
+    this.hints.set(tenant, page.hint);
+    return page.records;
   }
 
   async head(tenant: string): Promise<StoredChainHead | null> {
@@ -256,32 +215,8 @@ export class JsAuditArchive implements AuditArchive {
       .sort((a, b) => a.seq - b.seq);
   }
 
-  async query(filters: AuditQuery, cursor: string | null, limit: number): Promise<AuditPage> {
-    const start = cursor === null ? { seq: 1, index: 0 } : parseCursor(cursor);
-    const records: ArchiveRecord[] = [];
-    let scanned = 0;
-    let next: string | null = null;
-    const end = await scanMessages(
-      this.jsm,
-      this.stream,
-      `${this.prefix}.${filters.tenant ?? '*'}.*`,
-      start.seq,
-      (msg) => {
-        const all = decodeRecords(msg, this.opts.onCorrupt);
-        for (let i = msg.seq === start.seq ? start.index : 0; i < all.length; i++) {
-          const record = all[i];
-          if (!record) continue;
-          scanned++;
-          if (matchesAuditQuery(record.event, filters)) records.push(record);
-          if (records.length < limit && scanned < QUERY_SCAN_BUDGET) continue;
-          // A page may end inside a block: the cursor names the record after it.
-          next = i + 1 < all.length ? `s${msg.seq}.${i + 1}` : `s${msg.seq + 1}`;
-          return false;
-        }
-        return true;
-      },
-    );
-    return { records, cursor: end.exhausted ? null : next };
+  query(filters: AuditQuery, cursor: string | null, limit: number): Promise<AuditPage> {
+    return queryPage(this.pages, `${this.prefix}.${filters.tenant ?? '*'}.*`, filters, cursor, limit);
   }
 
   async ping(): Promise<void> {
@@ -330,12 +265,6 @@ function refsOf(events: readonly EventRef[]): LookupRef[] {
   });
 }
 
-function parseCursor(cursor: string): { seq: number; index: number } {
-  // `s<stream seq>` (pages of earlier builds, and ends of messages) or `s<stream seq>.<record index>`.
-  const m = /^s([1-9]\d{0,15})(?:\.([1-9]\d{0,3}))?$/.exec(cursor);
-  if (!m?.[1]) throw new InvalidCursor(cursor);
-  return { seq: Number(m[1]), index: Number(m[2] ?? 0) };
-}
 function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);
