@@ -176,7 +176,9 @@ export async function readRange(
   });
   try {
     for (let done = false; !done;) {
-      const batch = await consumer.fetch({ max_bytes: 8 * 1024 * 1024, expires: 5_000 });
+      // A count, not bytes: nats.js fails a fetch the server ends with "message size exceeds maxbytes".
+      // 128 messages are at most ~115 MB of full blocks, typically a few MB.
+      const batch = await consumer.fetch({ max_messages: 128, expires: 5_000 });
       let got = 0;
       for await (const msg of batch) {
         got++;

@@ -101,6 +101,21 @@ describe('JsAuditArchive blocks', () => {
     expect((await trusting.getManyEvents('t1', [{ ...future, time: old[0]!.event.time }])).size).toBe(1);
   });
 
+  it('loads the index of a process opening later over many fetches of its consumer', async () => {
+    const opts = fixture.isolated();
+    const writer = await JsAuditArchive.open(fixture.nc, opts);
+    const written: ArchiveEntry[] = [];
+    for (let seq = 1; seq <= 300; seq++) {
+      const block = entries('t1', seq, 1);
+      written.push(...block);
+      await (seq % 2 ? writer.appendBlock(block) : writer.append(block));
+    }
+    const reader = await JsAuditArchive.open(fixture.nc, opts);
+    expect((await reader.getMany('t1', ids(written))).size).toBe(300);
+    const info = await (await jetstreamManager(fixture.nc)).streams.info(opts.stream!);
+    expect(info.state.consumer_count).toBe(0);
+  });
+
   it('reads single records of earlier builds and blocks back in seq order', async () => {
     const opts = fixture.isolated();
     const js = jetstream(fixture.nc);
