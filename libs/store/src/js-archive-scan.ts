@@ -124,7 +124,7 @@ export async function nextMessage(
 }
 
 /** A message read with a message get. */
-export function storedMessage(msg: StoredMsg): ArchiveMessage {
+function storedMessage(msg: StoredMsg): ArchiveMessage {
   return { seq: msg.seq, subject: msg.subject, data: msg.data, timeMs: msg.time.getTime() };
 }
 
