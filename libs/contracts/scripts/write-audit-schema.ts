@@ -1,6 +1,16 @@
-/** Writes the audit event's JSON Schema to docs/schemas/ (run from the repository root: npm run audit:schema). */
+/** Writes the audit trail's JSON Schemas to docs/schemas/ (run from the repository root: npm run audit:schema). */
 import { writeFileSync } from 'node:fs';
-import { AuditSchemaPath, auditEventJsonSchema } from '../src/audit-schema';
+import {
+  AuditMessageSchemaPath,
+  AuditSchemaPath,
+  auditEventJsonSchema,
+  auditMessageJsonSchema,
+} from '../src/audit-schema';
 
-writeFileSync(AuditSchemaPath, `${JSON.stringify(auditEventJsonSchema(), null, 2)}\n`);
-process.stdout.write(`wrote ${AuditSchemaPath}\n`);
+for (const [path, schema] of [
+  [AuditSchemaPath, auditEventJsonSchema()],
+  [AuditMessageSchemaPath, auditMessageJsonSchema()],
+] as const) {
+  writeFileSync(path, `${JSON.stringify(schema, null, 2)}\n`);
+  process.stdout.write(`wrote ${path}\n`);
+}

@@ -139,3 +139,32 @@ export const AuditSubjects = {
     return `mg.audit.${tenant}.>`;
   },
 } as const;
+
+/** The most events one message of the audit stream carries. */
+export const MAX_BATCH_EVENTS = 256;
+
+/**
+ * A batch message of the audit stream: events of one tenant and one kind that a service published within a
+ * few milliseconds of each other, sent as one message on `mg.audit.<tenant>.<kind>` with `Nats-Msg-Id =
+ * batch`, so that the stream and every consumer pay per message, not per event (ADR 003). A message of the
+ * stream is either one AuditEvent (as earlier builds and other publishers send) or one AuditBatch.
+ */
+export const AuditBatch = z
+  .object({
+    batch: z.uuid(),
+    events: z.array(AuditEvent).min(1).max(MAX_BATCH_EVENTS),
+  })
+  .refine(({ events }) => events.every((e) => e.tenant === events[0]?.tenant && e.kind === events[0]?.kind), {
+    message: 'every event of a batch has the same tenant and kind',
+    path: ['events'],
+  });
+export type AuditBatch = z.infer<typeof AuditBatch>;
+
+/** One message of the audit stream, as consumers read it: a single event or a batch. */
+export const AuditMessage = z.union([AuditEvent, AuditBatch]);
+export type AuditMessage = z.infer<typeof AuditMessage>;
+
+/** The events of a valid message, in order. */
+export function eventsOf(message: AuditMessage): AuditEvent[] {
+  return 'batch' in message ? message.events : [message];
+}

@@ -1,8 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { AuditEvent, AuditSubjects } from '../src/audit';
-import { AuditSchemaPath, auditEventJsonSchema } from '../src/audit-schema';
+import {
+  AuditBatch,
+  AuditEvent,
+  AuditMessage,
+  AuditSubjects,
+  eventsOf,
+  MAX_BATCH_EVENTS,
+} from '../src/audit';
+import {
+  AuditMessageSchemaPath,
+  AuditSchemaPath,
+  auditEventJsonSchema,
+  auditMessageJsonSchema,
+} from '../src/audit-schema';
 
 const base = {
   v: 1,
@@ -67,11 +79,48 @@ describe('AuditEvent', () => {
   });
 });
 
-describe('published JSON Schema', () => {
-  it('is the one derived from the zod schema (run npm run audit:schema after a change)', () => {
-    const root = fileURLToPath(new URL('../../../', import.meta.url));
-    const published = JSON.parse(readFileSync(`${root}${AuditSchemaPath}`, 'utf8'));
-    expect(published).toEqual(auditEventJsonSchema());
-    expect(published['$schema']).toBe('https://json-schema.org/draft/2020-12/schema');
+describe('AuditBatch', () => {
+  const sent = (id: string) => ({
+    ...base,
+    id,
+    kind: 'response-sent',
+    latencyMs: 1,
+    sizeBytes: 2,
+    outcome: 'ok',
   });
+  const ids = ['0b6c1c4e-5d57-4c5e-9d6c-3f1f5a0b8e22', '0b6c1c4e-5d57-4c5e-9d6c-3f1f5a0b8e23'];
+  const batchId = '7d1f0c4e-5d57-4c5e-9d6c-3f1f5a0b8e21';
+
+  it('carries events of one tenant and kind, read back in order as a stream message', () => {
+    const message = AuditMessage.parse({ batch: batchId, events: ids.map(sent) });
+    expect(eventsOf(message).map((e) => e.id)).toEqual(ids);
+    expect(eventsOf(AuditMessage.parse(sent(ids[0]!))).map((e) => e.id)).toEqual([ids[0]]);
+  });
+
+  it('refuses mixed tenants or kinds, an empty or oversized batch, and a batch without an id', () => {
+    const other = { ...sent(ids[1]!), tenant: 'globex' };
+    expect(AuditBatch.safeParse({ batch: batchId, events: [sent(ids[0]!), other] }).success).toBe(false);
+    const denied = { ...base, id: ids[1], kind: 'policy-decision', effect: 'deny', policies: [] };
+    expect(AuditEvent.safeParse(denied).success).toBe(true);
+    expect(AuditBatch.safeParse({ batch: batchId, events: [sent(ids[0]!), denied] }).success).toBe(false);
+    expect(AuditBatch.safeParse({ batch: batchId, events: [] }).success).toBe(false);
+    const many = Array.from({ length: MAX_BATCH_EVENTS + 1 }, () => sent(ids[0]!));
+    expect(AuditBatch.safeParse({ batch: batchId, events: many }).success).toBe(false);
+    expect(AuditMessage.safeParse({ events: [sent(ids[0]!)] }).success).toBe(false);
+  });
+});
+
+describe('published JSON Schemas', () => {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  it.each([
+    [AuditSchemaPath, auditEventJsonSchema],
+    [AuditMessageSchemaPath, auditMessageJsonSchema],
+  ])(
+    '%s is the one derived from the zod schema (run npm run audit:schema after a change)',
+    (path, derive) => {
+      const published = JSON.parse(readFileSync(`${root}${path}`, 'utf8'));
+      expect(published).toEqual(derive());
+      expect(published['$schema']).toBe('https://json-schema.org/draft/2020-12/schema');
+    },
+  );
 });
