@@ -7,3 +7,5 @@ export * from './publisher';
 export { claimSpoolDir } from './spool-lock';
 export { openAuditPublisher, type AuditSettings, type OpenedPublisher } from './open-publisher';
 export { auditRequestId, clip, requestTarget, traceIdOf } from './event-fields';
+export { outgoingMessages, type Outgoing } from './outgoing';
+export { canonicalJson } from './canonical';
