@@ -27,6 +27,7 @@ import {
   Checkpoint,
   HeadConflict,
   blockRecords,
+  chainHeadJson,
   type AppendResult,
   type ArchiveEntry,
   type AuditArchive,
@@ -183,12 +184,12 @@ export class JsAuditArchive implements AuditArchive {
     if (!entry || entry.operation !== 'PUT') return null;
     const parsed = ChainHead.safeParse(safeJson(entry.string()));
     if (!parsed.success) throw new Error(`the chain head of tenant "${tenant}" is unreadable`);
-    return { ...parsed.data, revision: entry.revision };
+    return { ...parsed.data, revision: entry.revision, storedAt: entry.created.toISOString() };
   }
 
   async setHead(tenant: string, head: ChainHead, expectedRevision: number): Promise<number> {
     TenantId.parse(tenant);
-    const value = JSON.stringify(ChainHead.parse(head));
+    const value = chainHeadJson(head);
     try {
       return expectedRevision === 0
         ? await this.heads.create(tenant, value)

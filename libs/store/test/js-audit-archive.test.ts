@@ -57,12 +57,17 @@ describe('JsAuditArchive', () => {
     const old = { seq: 7, hash: 'a'.repeat(64), prevHash: 'b'.repeat(64), eventId: randomUUID() };
     const kv = await new Kvm(jetstream(nc)).open(opts.headBucket!);
     const revision = await kv.put('t1', JSON.stringify(old));
+    const before = Date.now();
     expect(await archive.head('t1')).toEqual({
       seq: 7,
       hash: old.hash,
       claimed: [{ seq: 7, hash: old.hash, prevHash: old.prevHash, eventId: old.eventId }],
       revision,
+      storedAt: expect.any(String),
     });
+    // The KV entry's own time, by the server's clock (the same machine here).
+    const storedAt = Date.parse((await archive.head('t1'))!.storedAt!);
+    expect(Math.abs(storedAt - before)).toBeLessThan(60_000);
   });
 
   it('refuses an archive stream made with the layout of an earlier build', async () => {
