@@ -1,7 +1,8 @@
 /**
  * How a security team reads the audit trail straight from JetStream, without the audit API: its own
- * durable pull consumer on `MG_AUDIT` (filtered to one tenant here), explicit acks, the event validated
- * against the published schema. Run from the repository root:
+ * durable pull consumer on `MG_AUDIT` (filtered to one tenant here), explicit acks, each message validated
+ * against the published schema (docs/schemas/audit-message.v1.schema.json: one event, or a batch of events
+ * of the subject's tenant and kind). Run from the repository root:
  *
  *   NATS_URL=nats://127.0.0.1:4222 AUDIT_TENANT=default node --import tsx services/audit/examples/security-consumer.ts
  *
@@ -10,7 +11,7 @@
  */
 import { connect } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { AuditEvent, AuditStream, AuditSubjects } from '@meshgate/contracts';
+import { AuditMessage, AuditStream, AuditSubjects, eventsOf } from '@meshgate/contracts';
 
 const nc = await connect({ servers: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222' });
 const tenant = process.env['AUDIT_TENANT'] ?? 'default';
@@ -26,20 +27,21 @@ const messages = await (await jetstream(nc).consumers.get(AuditStream, 'secops-s
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void messages.close());
 
 for await (const msg of messages) {
-  const parsed = AuditEvent.safeParse(msg.json());
+  const parsed = AuditMessage.safeParse(msg.json());
   if (!parsed.success) {
-    // Not an AuditEvent v1: keep it out of the SIEM, but acknowledge it so it is not redelivered forever.
+    // Not an audit message v1: keep it out of the SIEM, but acknowledge it so it is not redelivered forever.
     process.stderr.write(
       `skipped stream message ${msg.seq}: ${parsed.error.issues[0]?.message ?? 'invalid'}\n`,
     );
     msg.ack();
     continue;
   }
-  const e = parsed.data;
-  // Forward to the SIEM here; acknowledge only once it holds the event.
-  process.stdout.write(
-    `${e.time} ${e.tenant} ${e.kind} ${e.principal ?? '-'} ${e.target ?? ''} trace=${e.traceId}\n`,
-  );
+  // Forward to the SIEM here; acknowledge only once it holds every event of the message. Dedupe on the
+  // event id: a message is stored once, but the archive's own retries never reach this stream.
+  for (const e of eventsOf(parsed.data))
+    process.stdout.write(
+      `${e.time} ${e.tenant} ${e.kind} ${e.principal ?? '-'} ${e.target ?? ''} trace=${e.traceId}\n`,
+    );
   msg.ack();
 }
 await nc.drain();

@@ -7,7 +7,11 @@
  * dies between claim and write leaves no gap once its messages are redelivered.
  *
  * The archiver remembers the head it last moved per tenant: while it is the only writer, a batch costs one
- * id lookup and one write per event and one compare-and-set, all of a batch's writes in flight at once. Another writer moving
+ * id lookup (an index in memory for the embedded archive), one compare-and-set and one write: the records
+ * of a fresh claim go out as one block when the caller vouches that no other replica can be handed these
+ * events before `blockUntil` (the consumer marks their messages in progress first); a claim completed
+ * for another writer, or a block that would come too late, is written record by record through the
+ * idempotent `append`. Another writer moving
  * the head first makes the compare-and-set fail, and the head is read again. Every id is looked up in the
  * archive before a claim: a message delivered for the first time may still be archived already (a
  * consumer's state can fall back after a server crash and deliver acknowledged messages anew).
@@ -16,7 +20,9 @@ import type { AuditEvent } from '@meshgate/contracts';
 import {
   HeadConflict,
   MAX_CLAIM,
+  MAX_HEAD_LINKS,
   type AppendResult,
+  type ArchiveRecord,
   type AuditArchive,
   type ChainLink,
   type ClaimedLink,
@@ -31,6 +37,15 @@ export type ArchiveOutcome =
   | { status: 'conflict'; reason: string }
   | { status: 'waiting' };
 
+/** What the caller of one `archiveBatch` knows. */
+export interface BatchOptions {
+  /**
+   * Until this time (epoch ms) no other archiver can be handed these events: the records of a fresh claim
+   * may then be written as one block. Absent or past: record by record.
+   */
+  blockUntil?: number;
+}
+
 export interface ArchiverOptions {
   /** Attempts per batch before the events still open are answered `waiting` (the caller redelivers). */
   maxAttempts?: number;
@@ -38,21 +53,47 @@ export interface ArchiverOptions {
   waitMs?: number;
 }
 
-/** The head this archiver last saw of a tenant, and whether every record it claims is known written. */
+/**
+ * The head this archiver last saw of a tenant, and whether every record it claims is known written or on
+ * its way: `settled` for a head this archiver moved itself (its own writes in flight are in `pending`),
+ * not for one read from the store until its claimed records are found.
+ */
 interface KnownHead {
   head: StoredChainHead;
   settled: boolean;
+}
+
+/** Links claimed by this archiver whose records are being written; every new claim names them again. */
+interface Pending {
+  links: ClaimedLink[];
+}
+
+/** A fresh claim to write: the events' places in the batch and their links. */
+interface Claim {
+  open: number[];
+  claimed: ClaimedLink[];
+  pending: Pending;
 }
 
 /** Looks at a claim in progress before a batch blocked by it is answered `waiting` (pauses 10..80 ms). */
 const MAX_BLOCKED = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Archives batches of events; safe to run in several replicas at once, and to repeat any event. */
+/**
+ * Archives batches of events; safe to run in several replicas at once, and to repeat any event. Batches of
+ * one tenant may overlap: their claims are made one at a time, in call order, and their writes one at a
+ * time, in the same order, but the next batch is claimed while the previous one is written. Its head then
+ * names the links of both, so a crash between the two writes leaves no gap.
+ */
 export class Archiver {
   /** The largest batch `archiveBatch` takes. */
   static readonly maxBatch = MAX_CLAIM;
   private readonly heads = new Map<string, KnownHead>();
+  private readonly pending = new Map<string, Set<Pending>>();
+  /** Tenants whose write failed: their next claim reads the head from the store again. */
+  private readonly failed = new Set<string>();
+  private readonly claims = new Map<string, Promise<unknown>>();
+  private readonly writes = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly archive: AuditArchive,
@@ -64,7 +105,11 @@ export class Archiver {
    * event, in the same order. Throws when the archive fails: then nothing is decided and every event of the
    * batch must be tried again (a claim already made is completed by that retry).
    */
-  async archiveBatch(tenant: string, events: readonly AuditEvent[]): Promise<ArchiveOutcome[]> {
+  async archiveBatch(
+    tenant: string,
+    events: readonly AuditEvent[],
+    batch: BatchOptions = {},
+  ): Promise<ArchiveOutcome[]> {
     if (events.length > MAX_CLAIM) throw new RangeError(`a batch holds at most ${MAX_CLAIM} events`);
     if (events.some((e) => e.tenant !== tenant))
       throw new RangeError(`every event must be of tenant ${tenant}`);
@@ -74,61 +119,11 @@ export class Archiver {
     events.forEach((e, i) => {
       if (!first.has(e.id)) first.set(e.id, i);
     });
-    let open = [...first.values()];
-    const maxAttempts = this.opts.maxAttempts ?? 40;
-    let blocked = 0;
-    for (let attempt = 0; attempt < maxAttempts && open.length > 0; attempt++) {
-      const known = await this.archive.getMany(
-        tenant,
-        open.map((i) => events[i]!.id),
-      );
-      open = open.filter((i) => {
-        const stored = known.get(events[i]!.id);
-        if (stored)
-          outcomes[i] = sameEvent(stored.event, events[i]!)
-            ? { status: 'duplicate' }
-            : idConflict(events[i]!);
-        return !stored;
-      });
-      if (open.length === 0) break;
-      const current = this.heads.get(tenant) ?? (await this.readHead(tenant));
-      if (current && !current.settled) {
-        open = await this.completeClaim(current, events, open, outcomes);
-        if (!(await this.claimSettled(tenant, current))) {
-          // A live writer finishes within milliseconds; a dead one's events come back only after the ack
-          // wait, maybe in the caller's next batch: after a few short pauses, answer `waiting`.
-          if (++blocked > MAX_BLOCKED) break;
-          await sleep((this.opts.waitMs ?? 5) * 2 ** blocked);
-          continue;
-        }
-        if (open.length === 0) break;
-      }
-      const claimed = this.claimLinks(
-        current?.head ?? null,
-        open.map((i) => events[i]!),
-      );
-      const last = claimed.at(-1)!;
-      let revision: number;
-      try {
-        revision = await this.archive.setHead(
-          tenant,
-          { seq: last.seq, hash: last.hash, claimed },
-          current?.head.revision ?? 0,
-        );
-      } catch (err) {
-        this.heads.delete(tenant);
-        if (err instanceof HeadConflict) continue;
-        throw err;
-      }
-      const mine: KnownHead = { head: { seq: last.seq, hash: last.hash, claimed, revision }, settled: false };
-      this.heads.set(tenant, mine);
-      const written = await this.archive.append(
-        open.map((i, k) => ({ event: events[i]!, link: claimed[k]! })),
-      );
-      open.forEach((i, k) => (outcomes[i] = writtenOutcome(written[k]!, claimed[k]!, events[i]!)));
-      mine.settled = true;
-      open = [];
-    }
+    const claim = await serially(this.claims, tenant, () =>
+      this.claimBatch(tenant, events, [...first.values()], outcomes),
+    );
+    if (claim)
+      await serially(this.writes, tenant, () => this.writeClaim(tenant, events, claim, outcomes, batch));
     return events.map((e, i) => {
       const own = outcomes[i];
       if (own) return own;
@@ -139,7 +134,109 @@ export class Archiver {
     });
   }
 
+  /**
+   * Decides what is archived already, completes a claim in progress, and claims links for the rest with one
+   * compare-and-set; returns that claim, or null when nothing is left to write (or the batch is blocked).
+   */
+  private async claimBatch(
+    tenant: string,
+    events: readonly AuditEvent[],
+    open: number[],
+    outcomes: (ArchiveOutcome | undefined)[],
+  ): Promise<Claim | null> {
+    if (this.failed.delete(tenant)) {
+      this.heads.delete(tenant);
+      this.pending.delete(tenant);
+    }
+    const maxAttempts = this.opts.maxAttempts ?? 40;
+    let blocked = 0;
+    for (let attempt = 0; attempt < maxAttempts && open.length > 0; attempt++) {
+      const known = await this.archive.getManyEvents(
+        tenant,
+        open.map((i) => ({ id: events[i]!.id, time: events[i]!.time })),
+      );
+      open = open.filter((i) => {
+        const stored = known.get(events[i]!.id);
+        if (stored)
+          outcomes[i] = sameEvent(stored.event, events[i]!)
+            ? { status: 'duplicate' }
+            : idConflict(events[i]!);
+        return !stored;
+      });
+      if (open.length === 0) return null;
+      const current = this.heads.get(tenant) ?? (await this.readHead(tenant));
+      if (current && !current.settled) {
+        open = await this.completeClaim(current, events, open, outcomes);
+        if (!(await this.claimSettled(tenant, current))) {
+          // A live writer finishes within milliseconds; a dead one's events come back only after the ack
+          // wait, maybe in the caller's next batch: after a few short pauses, answer `waiting`.
+          if (++blocked > MAX_BLOCKED) return null;
+          await sleep((this.opts.waitMs ?? 5) * 2 ** blocked);
+          continue;
+        }
+        if (open.length === 0) return null;
+      }
+      let inFlight = this.pending.get(tenant) ?? new Set<Pending>();
+      while (inFlight.size > 0 && countLinks(inFlight) + open.length > MAX_HEAD_LINKS) {
+        await this.writes.get(tenant); // a head names at most MAX_HEAD_LINKS links: let writes catch up
+        inFlight = this.pending.get(tenant) ?? new Set<Pending>();
+      }
+      const claimed = this.claimLinks(
+        current?.head ?? null,
+        open.map((i) => events[i]!),
+      );
+      // Links written by this archiver but not yet confirmed stay named until their write is.
+      const named = [...[...inFlight].flatMap((p) => p.links), ...claimed];
+      const last = claimed.at(-1)!;
+      let revision: number;
+      try {
+        revision = await this.archive.setHead(
+          tenant,
+          { seq: last.seq, hash: last.hash, claimed: named },
+          current?.head.revision ?? 0,
+        );
+      } catch (err) {
+        this.heads.delete(tenant);
+        if (err instanceof HeadConflict) continue;
+        throw err;
+      }
+      this.heads.set(tenant, {
+        head: { seq: last.seq, hash: last.hash, claimed: named, revision },
+        settled: true,
+      });
+      const pending: Pending = { links: claimed };
+      this.pending.set(tenant, inFlight.add(pending));
+      return { open, claimed, pending };
+    }
+    return null;
+  }
+
+  /** Writes a fresh claim's records: one block while no other replica can be handed them, else one by one. */
+  private async writeClaim(
+    tenant: string,
+    events: readonly AuditEvent[],
+    { open, claimed, pending }: Claim,
+    outcomes: (ArchiveOutcome | undefined)[],
+    batch: BatchOptions,
+  ): Promise<void> {
+    const entries = open.map((i, k) => ({ event: events[i]!, link: claimed[k]! }));
+    try {
+      const written =
+        Date.now() < (batch.blockUntil ?? 0)
+          ? await this.archive.appendBlock(entries)
+          : await this.archive.append(entries);
+      open.forEach((i, k) => (outcomes[i] = writtenOutcome(written[k]!, claimed[k]!, events[i]!)));
+      this.pending.get(tenant)?.delete(pending);
+    } catch (err) {
+      // The head names these links: the next claim reads it again and waits for them to be completed.
+      this.failed.add(tenant);
+      throw err;
+    }
+  }
+
   private async readHead(tenant: string): Promise<KnownHead | null> {
+    // A head from the store supersedes this archiver's own: whatever it names is what must be written.
+    this.pending.delete(tenant);
     const head = await this.archive.head(tenant);
     if (!head) return null;
     const known: KnownHead = { head, settled: false };
@@ -175,7 +272,7 @@ export class Archiver {
   /** True once every record the head claims is written; marks the known head settled. */
   private async claimSettled(tenant: string, current: KnownHead): Promise<boolean> {
     const ids = current.head.claimed.map((c) => c.eventId);
-    const found = await this.archive.getMany(tenant, ids);
+    const found = await claimedRecords(this.archive, tenant, current.head);
     if (ids.some((id) => !found.has(id))) {
       // Another replica may be writing it, or moving the head on: read the head again next time.
       this.heads.delete(tenant);
@@ -197,6 +294,24 @@ export class Archiver {
   }
 }
 
+/**
+ * The records written so far of the links `head` claims, by event id. They were written after the head was
+ * stored: where the store tells that time, it bounds where an archive with a trimmed id index looks.
+ */
+export async function claimedRecords(
+  archive: AuditArchive,
+  tenant: string,
+  head: StoredChainHead,
+): Promise<Map<string, ArchiveRecord>> {
+  const ids = head.claimed.map((c) => c.eventId);
+  const storedAt = head.storedAt;
+  if (!storedAt) return archive.getMany(tenant, ids);
+  return archive.getManyEvents(
+    tenant,
+    ids.map((id) => ({ id, time: storedAt })),
+  );
+}
+
 /** Archives one event; what the archive tests and fixtures use. */
 export async function archiveEvent(
   archive: AuditArchive,
@@ -207,14 +322,31 @@ export async function archiveEvent(
   return outcome!;
 }
 
+/** Runs `task` after every task queued before it under `key` (settled either way). */
+function serially<T>(chains: Map<string, Promise<unknown>>, key: string, task: () => Promise<T>): Promise<T> {
+  const run = (chains.get(key) ?? Promise.resolve()).then(task, task);
+  const tail = run.catch(() => undefined);
+  chains.set(key, tail);
+  void tail.then(() => {
+    if (chains.get(key) === tail) chains.delete(key);
+  });
+  return run;
+}
+
+function countLinks(pending: Set<Pending>): number {
+  let n = 0;
+  for (const p of pending) n += p.links.length;
+  return n;
+}
+
 function linkOf(c: ClaimedLink): ChainLink {
   return { seq: c.seq, prevHash: c.prevHash, hash: c.hash };
 }
 
 /** What an append under `link` means: written now, written already (by a replica completing the claim). */
 function writtenOutcome(written: AppendResult, link: ChainLink, event: AuditEvent): ArchiveOutcome {
-  if (!sameEvent(written.record.event, event)) return idConflict(event);
-  return written.created ? { status: 'archived', link } : { status: 'duplicate' };
+  if (written.created) return { status: 'archived', link }; // the record of this very event
+  return sameEvent(written.record.event, event) ? { status: 'duplicate' } : idConflict(event);
 }
 
 function sameEvent(a: AuditEvent, b: AuditEvent): boolean {

@@ -4,17 +4,24 @@
  * hash; a removed or inserted one breaks the prevHash of the record after it.
  */
 import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { canonicalJson } from '@meshgate/audit';
 import type { AuditEvent } from '@meshgate/contracts';
 import type { ChainHead, ChainLink } from '@meshgate/store';
 
 /** The prevHash of the first event of every chain. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** RFC 8785 canonical JSON of a value that must be JSON (an audit event always is). */
+/**
+ * The canonical forms of the events this process has read, so that checking an event (event-message.ts)
+ * and hashing it write it once. Events are never changed after they are read.
+ */
+const written = new WeakMap<object, string>();
+
+/** RFC 8785 canonical JSON of a value that must be JSON; throws for one that has none (a lone surrogate). */
 export function canonical(value: unknown): string {
-  const text = canonicalize(value);
-  if (text === undefined) throw new Error('value has no canonical JSON form');
+  if (value === null || typeof value !== 'object') return canonicalJson(value);
+  let text = written.get(value);
+  if (text === undefined) written.set(value, (text = canonicalJson(value)));
   return text;
 }
 

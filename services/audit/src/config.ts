@@ -54,6 +54,10 @@ export const AuditEnv = z.object({
     .regex(/^[A-Za-z0-9_-]{1,63}$/, 'letters, digits, "_" and "-", at most 63')
     .default('meshgate'),
   MESHGATE_AUDIT_RETENTION_DAYS: Int(0, 24_855).default(0),
+  /** Event ids the embedded archive keeps in memory for its duplicate check (about 100 bytes each). */
+  MESHGATE_AUDIT_INDEX_MAX_IDS: Int(1_000, 100_000_000).default(1_000_000),
+  /** How far a publisher's clock may be ahead of NATS's: bounds where an id older than the index is looked for. */
+  MESHGATE_AUDIT_CLOCK_SKEW_MS: Int(0, 3_600_000).default(10_000),
 });
 export type AuditEnv = z.infer<typeof AuditEnv>;
 
@@ -120,6 +124,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditConfig {
       stream: 'MG_AUDIT_ARCHIVE',
       subjectPrefix: 'mg.archive',
       maxAgeMs: e.MESHGATE_AUDIT_RETENTION_DAYS * 86_400_000,
+      indexMaxIds: e.MESHGATE_AUDIT_INDEX_MAX_IDS,
+      clockSkewMs: e.MESHGATE_AUDIT_CLOCK_SKEW_MS,
     },
     ...(e.MONGO_URL !== undefined
       ? {

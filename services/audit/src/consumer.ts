@@ -1,8 +1,14 @@
 /**
  * The archiver's durable pull consumer on the audit stream (explicit ack, bounded ack-pending, an ack wait
- * that covers a slow write). Events of one tenant are archived in delivery order, in batches of whatever
- * arrived while the previous batch was being written; tenants in parallel. A message is acknowledged only
- * after its record is written, a redelivered one without a second link. Invalid events go to the dead letter and are acknowledged, so they never block the consumer.
+ * that covers a slow write). A message carries one event or a batch of them (contracts' AuditMessage).
+ * Events of one tenant are archived in delivery order, in batches of whatever arrived while the previous
+ * batch was being written; tenants in parallel. A message is acknowledged only after the records of all its
+ * events are written, a redelivered one without a second link. Invalid messages and events go to the dead
+ * letter and count as handled, so they never block the consumer.
+ *
+ * Before a batch is claimed, its messages are marked in progress (`+WPI`, which restarts their ack wait):
+ * until half the ack wait has passed since then, no other replica can have them redelivered, so the
+ * archiver may write the batch's records as one block (ADR 003).
  */
 import {
   AckPolicy,
@@ -20,8 +26,8 @@ import type { AuditArchive, ChainLink } from '@meshgate/store';
 import { ensureAuditStream } from '@meshgate/audit';
 import { Archiver, type ArchiveOutcome } from './archiver';
 import type { AuditConfig } from './config';
-import { publishDeadLetter } from './dead-letter';
-import { readEventMessage } from './event-message';
+import { publishDeadLetter, type DeadLetter } from './dead-letter';
+import { readStreamMessage } from './event-message';
 
 export interface ArchiverConsumerOptions {
   nc: NatsConnection;
@@ -44,14 +50,24 @@ export interface ArchiverConsumer {
   stop(): Promise<void>;
 }
 
-/** A message waiting in its tenant's queue, and how to tell the pull loop it is handled. */
-interface Queued {
+/** A message being archived: its events left to settle, and whether one of them must come again. */
+interface Delivery {
   m: JsMsg;
-  event: AuditEvent;
+  left: number;
+  /** Set when an event could not be settled: the message is negatively acknowledged after this delay. */
+  retryMs?: number;
   done: () => void;
 }
 
+/** An event waiting in its tenant's queue, and its message. */
+interface Queued {
+  event: AuditEvent;
+  delivery: Delivery;
+}
+
 const RETRY_MS = 1_000;
+/** Batches of one tenant under way at once (claimed or being written). */
+const PIPELINE = 2;
 const WAITING_MS = 250;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const notFound = (err: unknown, code: number) => err instanceof JetStreamApiError && err.code === code;
@@ -111,62 +127,117 @@ export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Prom
   const queues = new Map<string, Queued[]>();
   const inflight = new Set<Promise<void>>();
 
-  const deadLetter = async (m: JsMsg, reason: string) => {
+  /** Stores a dead letter for a message, or one event of it; false when that failed. */
+  const deadLetter = async (
+    m: JsMsg,
+    reason: string,
+    part: Partial<Pick<DeadLetter, 'index' | 'eventId' | 'data'>> = {},
+  ): Promise<boolean> => {
     try {
-      const letter = { reason, subject: m.subject, streamSeq: m.seq, data: m.data };
+      const letter = { reason, subject: m.subject, streamSeq: m.seq, data: m.data, ...part };
       await publishDeadLetter(js, config.deadLetter, letter, new Date());
-      m.ack();
       opts.onDeadLetter(reason, m.subject);
+      return true;
     } catch (err) {
       opts.onError(err);
-      m.nak(RETRY_MS);
+      return false;
     }
   };
 
-  const settle = async ({ m, event }: Queued, outcome: ArchiveOutcome) => {
+  /** One event of `delivery` is settled; the last one acknowledges (or negatively) its message. */
+  const settled = (delivery: Delivery, retryMs?: number) => {
+    if (retryMs !== undefined) delivery.retryMs = Math.max(delivery.retryMs ?? 0, retryMs);
+    if (--delivery.left > 0) return;
+    if (delivery.retryMs === undefined) delivery.m.ack();
+    else delivery.m.nak(delivery.retryMs);
+    delivery.done();
+  };
+
+  const settle = async ({ delivery, event }: Queued, outcome: ArchiveOutcome) => {
     if (outcome.status === 'archived') {
-      m.ack();
       opts.onArchived(event.tenant, outcome.link);
+      settled(delivery);
     } else if (outcome.status === 'duplicate') {
-      m.ack();
       opts.onDuplicate();
-    } else if (outcome.status === 'conflict') await deadLetter(m, outcome.reason);
-    else m.nak(WAITING_MS);
+      settled(delivery);
+    } else if (outcome.status === 'conflict') {
+      const data = new TextEncoder().encode(JSON.stringify(event));
+      const stored = await deadLetter(delivery.m, outcome.reason, { eventId: event.id, data });
+      settled(delivery, stored ? undefined : RETRY_MS);
+    } else settled(delivery, WAITING_MS);
   };
 
   // One worker per tenant with queued events: it archives everything queued so far as one batch (up to
-  // the claim limit), so a busy tenant costs one head move per batch, not one per event.
+  // the claim limit), so a busy tenant costs one head move per batch, not one per event. Up to
+  // PIPELINE batches of a tenant are under way at once: the next is claimed while the last is written.
   const work = async (tenant: string) => {
+    const running = new Set<Promise<void>>();
     for (;;) {
       const queue = queues.get(tenant);
       if (!queue || queue.length === 0) {
-        queues.delete(tenant);
-        return;
+        if (running.size === 0) {
+          queues.delete(tenant);
+          return;
+        }
+        await Promise.race(running);
+        continue;
+      }
+      if (running.size >= PIPELINE) {
+        await Promise.race(running);
+        continue;
       }
       const batch = queue.splice(0, Archiver.maxBatch);
-      try {
-        const outcomes = await archiver.archiveBatch(
-          tenant,
-          batch.map((q) => q.event),
-        );
-        await Promise.all(batch.map((q, i) => settle(q, outcomes[i]!)));
-      } catch (err) {
-        opts.onError(err);
-        for (const q of batch) q.m.nak(RETRY_MS);
-      }
-      for (const q of batch) q.done();
+      const task = archiveQueued(tenant, batch);
+      running.add(task);
+      void task.finally(() => running.delete(task));
+      // Let this batch's claim start before the next batch is taken: claims go in call order.
+      await Promise.resolve();
     }
   };
 
-  const dispatch = (m: JsMsg): Promise<void> => {
-    const read = readEventMessage(m.subject, m.data);
-    if (!read.ok) return deadLetter(m, read.reason);
-    const tenant = read.event.tenant;
+  const archiveQueued = async (tenant: string, batch: Queued[]): Promise<void> => {
+    // Restart the ack wait of the batch's messages: none is redelivered elsewhere before `blockUntil`.
+    const marked = Date.now();
+    for (const delivery of new Set(batch.map((q) => q.delivery))) delivery.m.working();
+    try {
+      const outcomes = await archiver.archiveBatch(
+        tenant,
+        batch.map((q) => q.event),
+        { blockUntil: marked + config.consumer.ackWaitMs / 2 },
+      );
+      await Promise.all(batch.map((q, i) => settle(q, outcomes[i]!)));
+    } catch (err) {
+      opts.onError(err);
+      for (const q of batch) settled(q.delivery, RETRY_MS);
+    }
+  };
+
+  const dispatch = async (m: JsMsg): Promise<void> => {
+    const read = readStreamMessage(m.subject, m.data);
+    if (!read.ok) {
+      if (await deadLetter(m, read.reason)) m.ack();
+      else m.nak(RETRY_MS);
+      return;
+    }
+    const letters = await Promise.all(
+      read.rejected.map((r) => deadLetter(m, r.reason, { index: r.index, data: r.data })),
+    );
+    if (letters.includes(false)) {
+      m.nak(RETRY_MS);
+      return;
+    }
+    if (read.events.length === 0) {
+      m.ack();
+      return;
+    }
+    const tenant = read.events[0]!.tenant;
     return new Promise<void>((done) => {
+      const delivery: Delivery = { m, left: read.events.length, done };
+      const items = read.events.map((event) => ({ event, delivery }));
       const queue = queues.get(tenant);
-      if (queue) queue.push({ m, event: read.event, done });
+      if (queue) queue.push(...items);
       else {
-        queues.set(tenant, [{ m, event: read.event, done }]);
+        queues.set(tenant, items);
         void work(tenant);
       }
     });

@@ -1,8 +1,9 @@
 /**
  * Where events the archiver cannot take go: a stream of their own (`MG_AUDIT_DEAD` on `mg.deadletter.audit`,
- * outside `mg.audit.>` so it never feeds back), one schema-versioned entry per rejected message with the
- * reason and the original bytes (base64, bounded). Entries are deduplicated by the source sequence, so a
- * redelivered bad message is kept once.
+ * outside `mg.audit.>` so it never feeds back), one schema-versioned entry per rejected message, or per
+ * rejected event of a batch message (with its `index`), with the reason and the original bytes (base64,
+ * bounded). Entries are deduplicated by the source sequence and index, so a redelivered bad message is kept
+ * once.
  */
 import {
   jetstreamManager,
@@ -21,6 +22,10 @@ export interface DeadLetter {
   reason: string;
   subject: string;
   streamSeq: number;
+  /** The event's place in a batch message; absent when the whole message is rejected. */
+  index?: number;
+  /** The id of a valid event refused on its own (its id is archived with other content). */
+  eventId?: string;
   data: Uint8Array;
 }
 
@@ -52,11 +57,15 @@ export async function publishDeadLetter(
     reason: letter.reason.slice(0, 1024),
     subject: letter.subject,
     streamSeq: letter.streamSeq,
+    ...(letter.index !== undefined ? { index: letter.index } : {}),
+    ...(letter.eventId !== undefined ? { eventId: letter.eventId } : {}),
     truncated: letter.data.length > DEAD_LETTER_MAX_BYTES,
     data: Buffer.from(letter.data.subarray(0, DEAD_LETTER_MAX_BYTES)).toString('base64'),
   };
   await js.publish(spec.subject, JSON.stringify(entry), {
-    msgID: `audit-${letter.streamSeq}`,
+    msgID: [`audit-${letter.streamSeq}`, letter.index, letter.eventId]
+      .filter((p) => p !== undefined)
+      .join('.'),
     expect: { streamName: spec.stream },
   });
 }

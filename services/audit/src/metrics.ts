@@ -21,7 +21,7 @@ export function createMetrics(lag: () => Promise<number>): AuditMetrics {
   const counter = (name: string, help: string) => new Counter({ name, help, registers: [registry] });
   new Gauge({
     name: 'meshgate_audit_consumer_lag',
-    help: 'Audit events in the stream not yet archived (pending plus unacknowledged).',
+    help: 'Messages of the audit stream not yet archived (pending plus unacknowledged); a message carries one event or a batch.',
     registers: [registry],
     async collect() {
       this.set(await lag().catch(() => -1));

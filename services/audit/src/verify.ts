@@ -6,7 +6,8 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import type { ArchiveRecord, AuditArchive, ChainHead, Checkpoint } from '@meshgate/store';
+import type { ArchiveRecord, AuditArchive, Checkpoint, StoredChainHead } from '@meshgate/store';
+import { claimedRecords } from './archiver';
 import { GENESIS_HASH, linkHolds } from './chain';
 import { verifyCheckpoint } from './checkpoint';
 
@@ -123,10 +124,10 @@ export async function verifyTenant(
  * Waits (a bounded while) until the records of the head's last claim are written: an archiver writes a
  * batch right after claiming it, so records missing for longer are reported as removed.
  */
-async function awaitClaim(archive: AuditArchive, tenant: string, head: ChainHead): Promise<void> {
+async function awaitClaim(archive: AuditArchive, tenant: string, head: StoredChainHead): Promise<void> {
   const ids = head.claimed.map((c) => c.eventId);
   const deadline = Date.now() + CLAIM_WAIT_MS;
-  while ((await archive.getMany(tenant, ids)).size < ids.length && Date.now() < deadline)
+  while ((await claimedRecords(archive, tenant, head)).size < ids.length && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 25));
 }
 

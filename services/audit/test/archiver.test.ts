@@ -2,7 +2,8 @@
  * The batch archiver against the embedded archive on a real NATS: a batch moves the head once, repeated ids
  * (within a batch or already archived) are duplicates or conflicts, racing archivers keep every chain
  * gapless, a claim whose records were never written is completed by the retry, and events behind another
- * writer's unfinished claim wait instead of forking the chain.
+ * writer's unfinished claim wait instead of forking the chain; a batch is claimed while the one before is
+ * written, and a failed write under it leaves no gap.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
@@ -143,6 +144,89 @@ describe('Archiver', () => {
     const outcomes = await archiver.archiveBatch('acme', [claimedEvent, later]);
     expect(outcomes.map((o) => o.status)).toEqual(['archived', 'archived']);
     expect(await seqsOf('acme')).toEqual([1, 2]);
+  });
+
+  it('writes a fresh claim as one block while no other replica can be handed it, record by record after', async () => {
+    const writes: string[] = [];
+    const spied: AuditArchive = Object.create(archive) as AuditArchive;
+    spied.appendBlock = (entries) => (
+      writes.push(`block of ${entries.length}`),
+      archive.appendBlock(entries)
+    );
+    spied.append = (entries) => (writes.push(`${entries.length} records`), archive.append(entries));
+    const archiver = new Archiver(spied);
+    const soon = Array.from({ length: 3 }, (_, n) => responseSent('acme', n));
+    await archiver.archiveBatch('acme', soon, { blockUntil: Date.now() + 60_000 });
+    const late = Array.from({ length: 2 }, (_, n) => responseSent('acme', 3 + n));
+    await archiver.archiveBatch('acme', late, { blockUntil: Date.now() - 1 });
+    expect(writes).toEqual(['block of 3', '2 records']);
+    expect(await verifyTenant(archive, 'acme', key.publicKey)).toMatchObject({ ok: true, checked: 5 });
+  });
+
+  it('claims the next batch while the last is written, the head naming both until the first is written', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let blocks = 0;
+    const gated: AuditArchive = Object.create(archive) as AuditArchive;
+    gated.appendBlock = async (entries) => {
+      if (blocks++ === 0) await held; // the first block waits until the second batch is claimed
+      return archive.appendBlock(entries);
+    };
+    const archiver = new Archiver(gated);
+    const until = { blockUntil: Date.now() + 60_000 };
+    const first = Array.from({ length: 4 }, (_, n) => responseSent('acme', n));
+    const second = Array.from({ length: 3 }, (_, n) => responseSent('acme', 4 + n));
+    const one = archiver.archiveBatch('acme', first, until);
+    const two = archiver.archiveBatch('acme', second, until);
+    let head = await archive.head('acme');
+    for (let i = 0; i < 200 && head?.seq !== 7; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      head = await archive.head('acme');
+    }
+    expect(head?.claimed.map((c) => c.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(await seqsOf('acme')).toEqual([]); // nothing written: the second write waits behind the first
+    release();
+    const outcomes = [...(await one), ...(await two)];
+    expect(outcomes.map((o) => (o.status === 'archived' ? o.link.seq : o.status))).toEqual([
+      1, 2, 3, 4, 5, 6, 7,
+    ]);
+    // The next claim names only its own links: both earlier writes are confirmed.
+    await archiver.archiveBatch('acme', [responseSent('acme', 7)], until);
+    expect((await archive.head('acme'))?.claimed.map((c) => c.seq)).toEqual([8]);
+    expect(await verifyTenant(archive, 'acme', key.publicKey)).toMatchObject({ ok: true, checked: 8 });
+  });
+
+  it('leaves no gap when a write fails under the next claim: the retry completes it', async () => {
+    let blocks = 0;
+    const failing: AuditArchive = Object.create(archive) as AuditArchive;
+    failing.appendBlock = async (entries) => {
+      if (blocks++ === 0) {
+        await new Promise((r) => setTimeout(r, 50)); // the second batch is claimed meanwhile
+        throw new Error('the archive is unreachable');
+      }
+      return archive.appendBlock(entries);
+    };
+    const archiver = new Archiver(failing, { maxAttempts: 3, waitMs: 1 });
+    const until = { blockUntil: Date.now() + 60_000 };
+    const first = Array.from({ length: 4 }, (_, n) => responseSent('acme', n));
+    const second = Array.from({ length: 3 }, (_, n) => responseSent('acme', 4 + n));
+    const [one, two] = await Promise.allSettled([
+      archiver.archiveBatch('acme', first, until),
+      archiver.archiveBatch('acme', second, until),
+    ]);
+    expect(one.status).toBe('rejected');
+    expect(
+      two.status === 'fulfilled' && two.value.map((o) => (o.status === 'archived' ? o.link.seq : o.status)),
+    ).toEqual([5, 6, 7]);
+    expect(await seqsOf('acme')).toEqual([5, 6, 7]);
+    // A new event waits behind the unwritten claim rather than taking seq 8 past a gap.
+    expect(await archiver.archiveBatch('acme', [responseSent('acme', 9)], until)).toEqual([
+      { status: 'waiting' },
+    ]);
+    // The first batch comes again (a redelivery): it completes its claim at seqs 1..4.
+    const again = await archiver.archiveBatch('acme', first, until);
+    expect(again.map((o) => (o.status === 'archived' ? o.link.seq : o.status))).toEqual([1, 2, 3, 4]);
+    expect(await verifyTenant(archive, 'acme', key.publicKey)).toMatchObject({ ok: true, checked: 7 });
   });
 
   it('refuses a batch larger than a claim or of another tenant', async () => {

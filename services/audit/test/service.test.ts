@@ -1,8 +1,9 @@
 /**
- * The archiver service over a real NATS: events published as the publishers do (js.publish with the event
- * id as Nats-Msg-Id) for two tenants are archived in per-tenant seq order and verify; a restart mid-run and
+ * The archiver service over a real NATS: events published as the publishers do (grouped by tenant and kind
+ * into batch messages, or alone, with the batch or event id as Nats-Msg-Id) for two tenants are archived in per-tenant seq order and verify; a restart mid-run and
  * two replicas at once archive every event exactly once with gapless chains; a claim left by a dead replica
- * is completed; invalid events go to the dead letter; probes and metrics answer.
+ * is completed; invalid messages, and invalid events of a batch one by one, go to the dead letter; probes
+ * and metrics answer.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
@@ -15,6 +16,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { Bus } from '@meshgate/bus';
 import type { AuditEvent } from '@meshgate/contracts';
 import { JsAuditArchive } from '@meshgate/store';
+import { outgoingMessages } from '@meshgate/audit';
 import { nextLink } from '../src/chain';
 import { loadConfig, type AuditConfig } from '../src/config';
 import { start, type AuditHandle } from '../src/service';
@@ -62,7 +64,18 @@ async function startService(iso: Isolated, env: Record<string, string> = {}): Pr
   return h;
 }
 
+/** Publishes `events` as a publisher does in one period: grouped by tenant and kind, batches and singles. */
 async function publish(iso: Isolated, events: AuditEvent[]): Promise<void> {
+  const js = jetstream(nc);
+  await Promise.all(
+    outgoingMessages(events, 256 * 1024).map((m) =>
+      js.publish(m.subject.replace(/^mg\.audit/, iso.auditPrefix), m.line, { msgID: m.msgId }),
+    ),
+  );
+}
+
+/** Publishes every event as a message of its own (as a publisher does at low rates, and earlier builds). */
+async function publishEach(iso: Isolated, events: AuditEvent[]): Promise<void> {
   const js = jetstream(nc);
   await Promise.all(
     events.map((e) =>
@@ -117,7 +130,7 @@ describe('audit service', () => {
     const first = await startService(iso);
     const archive = await JsAuditArchive.open(nc, iso.archive);
     const events = Array.from({ length: 150 }, (_, n) => responseSent('acme', n));
-    await publish(iso, events);
+    await publishEach(iso, events);
     await eventually(async () => ((await archive.head('acme'))?.seq ?? 0) >= 20);
     await first.stop();
     await startService(iso);
@@ -137,7 +150,7 @@ describe('audit service', () => {
     isolated.push(iso);
     const first = await startService(iso);
     const events = Array.from({ length: 40 }, (_, n) => responseSent('acme', n));
-    await publish(iso, events);
+    await publishEach(iso, events);
     const archive = await JsAuditArchive.open(nc, iso.archive);
     await expectChain(archive, 'acme', events);
     await first.stop();
@@ -278,5 +291,35 @@ describe('audit service', () => {
     await expect(
       bus.request(AuditVerifySubject, { tenant: 'Bad.Tenant' }, AuditVerifyReply, { timeoutMs: 2_000 }),
     ).rejects.toMatchObject({ code: 400 });
+  });
+
+  it('archives the valid events of a batch and sends each invalid one to the dead letter on its own', async () => {
+    const iso = isolate();
+    isolated.push(iso);
+    const h = await startService(iso);
+    const good = [responseSent('acme', 1), responseSent('acme', 2), responseSent('acme', 3)];
+    const foreign = responseSent('globex', 4);
+    const batch = { batch: randomUUID(), events: [good[0], { v: 2 }, good[1], foreign, good[2]] };
+    await jetstream(nc).publish(`${iso.auditPrefix}.acme.response-sent`, JSON.stringify(batch), {
+      msgID: batch.batch,
+    });
+    const archive = await JsAuditArchive.open(nc, iso.archive);
+    await expectChain(archive, 'acme', good);
+    const jsm = await jetstreamManager(nc);
+    await eventually(async () => (await jsm.streams.info(iso.config.deadLetter.stream)).state.messages === 2);
+    const letters = await Promise.all(
+      [1, 2].map(async (seq) =>
+        (await jsm.streams.getMessage(iso.config.deadLetter.stream, { seq }))!.json(),
+      ),
+    );
+    expect(letters.map((l) => (l as { index: number }).index).sort()).toEqual([1, 3]);
+    const foreignLetter = letters.find((l) => (l as { index: number }).index === 3) as {
+      data: string;
+      reason: string;
+    };
+    expect(JSON.parse(Buffer.from(foreignLetter.data, 'base64').toString())).toEqual(foreign);
+    expect(foreignLetter.reason).toMatch(/do not match/);
+    expect(await archive.getMany('globex', [foreign.id])).toEqual(new Map());
+    expect(await (await fetch(`${h.url}/metrics`)).text()).toContain('meshgate_audit_dead_letters_total 2');
   });
 });
