@@ -1,24 +1,24 @@
 /**
- * The drainer: republishes spooled events oldest segment first, in order, with their original ids, a
- * window of publishes at a time, and deletes each segment once all its events are acknowledged. After a
+ * The drainer: republishes spooled messages (an event or a batch each) oldest segment first, in order, with
+ * their original ids, a window of publishes at a time, and deletes each segment once all its events are acknowledged. After a
  * failure it backs off (exponentially, with jitter) and resumes at the first unacknowledged event; events
  * stored but unacknowledged are published again and the stream's duplicate window keeps one copy.
  */
-import type { AuditEvent } from '@meshgate/contracts';
-import { validAuditEvent } from './event';
+import { eventCount, readOutgoing, type Outgoing } from './outgoing';
 import type { SealedSegment, Spool } from './spool';
 
 export interface DrainerDeps {
   spool: Spool;
-  /** Publishes one event; resolves once the stream acknowledged it. */
-  send(line: string, event: AuditEvent): Promise<void>;
+  /** Publishes one message; resolves once the stream acknowledged it. */
+  send(message: Outgoing): Promise<void>;
   /** Publishes in flight at once. */
   window: number;
   backoffMinMs: number;
   backoffMaxMs: number;
+  /** `count` events reached the stream. */
   onAcked(count: number): void;
-  /** A spooled line that is not a valid event: it cannot be published and is dropped. */
-  onInvalid(segment: number, reason: string): void;
+  /** A spooled line that is not a valid message (of `count` events): it cannot be published and is dropped. */
+  onInvalid(segment: number, reason: string, count: number): void;
   /** A drain attempt failed; the drainer backs off for `delayMs`. */
   onRetry(reason: string, delayMs: number): void;
   /** The spool became empty; called in the same tick as the check, so no append can slip in between. */
@@ -49,25 +49,24 @@ export function startDrainer(deps: DrainerDeps): Drainer {
 
   async function drain(segment: SealedSegment): Promise<string | undefined> {
     const fresh = progress.segment !== segment.n;
-    const items: { line: string; event: AuditEvent }[] = [];
+    const items: Outgoing[] = [];
     for (const line of segment.lines) {
       try {
-        items.push({ line, event: validAuditEvent(JSON.parse(line)) });
+        items.push(readOutgoing(line));
       } catch (err) {
         if (!fresh) continue;
-        deps.onInvalid(segment.n, reasonOf(err));
         deps.spool.acknowledge(segment.n, 1);
+        deps.onInvalid(segment.n, reasonOf(err), eventCount(line));
       }
     }
     if (fresh) Object.assign(progress, { segment: segment.n, index: 0 });
     let i = progress.index;
     while (i < items.length && !stopped) {
       const batch = items.slice(i, i + deps.window);
-      const results = await Promise.allSettled(batch.map((item) => deps.send(item.line, item.event)));
+      const results = await Promise.allSettled(batch.map((item) => deps.send(item)));
       const failed = results.findIndex((r) => r.status === 'rejected');
       const done = failed < 0 ? batch.length : failed;
-      deps.spool.acknowledge(segment.n, done);
-      deps.onAcked(done);
+      deps.onAcked(deps.spool.acknowledge(segment.n, done));
       i += done;
       progress.index = i;
       const rejection = results[failed];

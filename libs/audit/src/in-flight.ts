@@ -25,6 +25,11 @@ export class InFlight<T> {
     return this.items.filter((i) => i.state !== 'acked').length;
   }
 
+  /** The summed weight of the entries not acknowledged (e.g. the events of the messages). */
+  pendingWeight(weigh: (value: T) => number): number {
+    return this.items.reduce((sum, i) => (i.state === 'acked' ? sum : sum + weigh(i.value)), 0);
+  }
+
   /** True while a failed entry waits behind an unsettled one. */
   get holdsFailures(): boolean {
     return this.items.some((i) => i.state === 'failed');

@@ -28,11 +28,22 @@ export const AuditPublisherOptions = z
     mode: AuditMode.default('fail-open'),
     /** Room kept for events of requests already admitted (default: 64 KiB, at most a tenth of the spool). */
     admissionReserveBytes: z.number().int().nonnegative().optional(),
-    /** Publishes awaiting their acknowledgement at once (direct and draining alike). */
+    /**
+     * How long the first waiting event waits for others to share its message (default 2 ms; 0: until the
+     * next turn of the event loop). Events wait at most this long before they are sent.
+     */
+    lingerMs: z.number().int().nonnegative().max(1_000).default(2),
+    /** A batch message's size bound in bytes (default 256 KiB, well under NATS's 1 MiB max_payload). */
+    maxBatchBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(256 * 1024),
+    /** Messages awaiting their acknowledgement at once (direct and draining alike). */
     maxInFlight: z.number().int().positive().default(256),
-    /** Events held in memory while `maxInFlight` are out; beyond that they go to the spool. */
+    /** Events held in memory while `maxInFlight` messages are out; beyond that they go to the spool. */
     maxQueued: z.number().int().nonnegative().default(10_000),
-    /** A publish not acknowledged within this time counts as failed and its event is spooled. */
+    /** A publish not acknowledged within this time counts as failed and its message is spooled. */
     ackTimeoutMs: z.number().int().positive().default(5_000),
     /** Back-off of the drainer between failed attempts. */
     backoffMinMs: z.number().int().positive().default(250),

@@ -1,19 +1,21 @@
 /**
- * The audit publisher every service uses (ADR 003). `publish` validates and returns at once; the event is
- * serialised and sent on the next turn of the event loop (`setImmediate`: after the I/O the caller started,
- * such as the answer to the agent, so the trail costs a call no latency), to `mg.audit.<tenant>.<kind>` with
- * `Nats-Msg-Id = event.id`, at most `maxInFlight` awaiting
- * acknowledgement and up to `maxQueued` more held in memory. A failed or timed-out publish sends the event
- * to the on-disk spool, and from then on every event goes behind it until the drainer has emptied the spool,
- * so the trail stays in order. A full spool loses events counted and logged (`fail-open`) or closes
- * `admission()` (`fail-closed`).
+ * The audit publisher every service uses (ADR 003). `publish` only takes the event and returns: it is
+ * validated, serialised and sent once the linger period (`lingerMs`, from the first event waiting) is over,
+ * off the caller's turn, so the trail costs a call almost nothing. The events of one period are grouped by
+ * tenant and kind into messages (outgoing.ts: one event alone, or a batch) on `mg.audit.<tenant>.<kind>`
+ * with `Nats-Msg-Id` = the event's or the batch's id, at most `maxInFlight` messages awaiting
+ * acknowledgement and up to `maxQueued` more events held in memory. A failed or timed-out publish sends the
+ * message to the on-disk spool, and from then on every message goes behind it until the drainer has emptied
+ * the spool, so the trail stays in order. A full spool loses events counted and logged (`fail-open`) or
+ * closes `admission()` (`fail-closed`); an invalid event is counted as dropped and logged with its fault.
  */
 import type { z } from 'zod';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { AuditSubjects, type AuditEvent } from '@meshgate/contracts';
+import type { AuditEvent } from '@meshgate/contracts';
 import { createLogger, type Logger } from '@meshgate/config';
 import { validAuditEvent } from './event';
+import { eventCount, outgoingMessages, splitOutgoing, type Outgoing } from './outgoing';
 import { startDrainer } from './drainer';
 import { InFlight } from './in-flight';
 import { Spool } from './spool';
@@ -28,14 +30,17 @@ export interface AuditPublisherStats {
   /** Events written to the spool. */
   spooled: number;
   spoolBytes: number;
-  /** Events lost: spool full or unwritable, or unreadable when drained. Each one is logged. */
+  /** Events lost: invalid, spool full or unwritable, or unreadable when drained. Each one is logged. */
   dropped: number;
   /** Events accepted and not yet acknowledged nor dropped, including a previous run's spool. */
   pending: number;
 }
 
 export interface AuditPublisher {
-  /** Publishes without waiting; throws only for an invalid event (`CallerFault`) or after `stop()`. */
+  /**
+   * Publishes without waiting; throws only after `stop()`. An invalid event is found when its period ends:
+   * it is logged with its fault and counted in `dropped`.
+   */
   publish(event: AuditEvent): void;
   /** False in `fail-closed` mode while the spool is (nearly) full: refuse new requests then. */
   admission(): boolean;
@@ -44,10 +49,9 @@ export interface AuditPublisher {
   stop(): Promise<void>;
 }
 
-interface Item {
-  line: string;
-  event: AuditEvent;
-}
+/** Accepted events that make the period end at once rather than after `lingerMs`. */
+const FLUSH_AT = 4_096;
+const eventsIn = (item: Outgoing) => item.events.length;
 
 /** Opens the spool (taking over what a previous run left) and starts publishing. */
 async function start(
@@ -66,22 +70,22 @@ async function start(
     o.spoolDir,
     { maxBytes: o.spoolMaxBytes, segmentBytes: o.segmentBytes },
     lost,
+    eventCount,
   );
   const js = jetstream(nc, { timeout: o.ackTimeoutMs });
-  const send = async (line: string, event: AuditEvent) => {
-    await js.publish(AuditSubjects.of(event.tenant, event.kind), line, {
-      msgID: event.id,
-      timeout: o.ackTimeoutMs,
-    });
+  const send = async (item: Outgoing) => {
+    await js.publish(item.subject, item.line, { msgID: item.msgId, timeout: o.ackTimeoutMs });
   };
-  const queue: Item[] = [];
-  const inFlight = new InFlight<Item>();
+  const queue: Outgoing[] = [];
+  let queuedEvents = 0;
+  const inFlight = new InFlight<Outgoing>();
   let spooling = spool.events > 0;
   let stopped = false;
   let stopping: Promise<void> | undefined;
   let idle: (() => void) | undefined;
-  /** Events accepted by `publish` and not yet routed (sent, queued or spooled): the next turn does it. */
-  let accepted: AuditEvent[] = [];
+  /** Events accepted by `publish` and not yet routed (sent, queued or spooled): the period's end does it. */
+  let accepted: unknown[] = [];
+  let period: NodeJS.Timeout | NodeJS.Immediate | undefined;
 
   const drainer = startDrainer({
     spool,
@@ -90,7 +94,7 @@ async function start(
     backoffMinMs: o.backoffMinMs,
     backoffMaxMs: o.backoffMaxMs,
     onAcked: (count) => (counts.acked += count),
-    onInvalid: (segment, reason) => lost(1, 'unreadable spool line', { segment, reason }),
+    onInvalid: (segment, reason, count) => lost(count, 'unreadable spool line', { segment, reason }),
     onRetry: (reason, delayMs) => logger.warn({ reason, delayMs }, 'audit stream unreachable; spool kept'),
     onEmpty: () => {
       if (!spooling || inFlight.holdsFailures) return; // failed events are on their way to the spool
@@ -100,13 +104,16 @@ async function start(
     },
   });
 
-  function toSpool(item: Item): void {
-    if (!spool.append(item.line)) {
-      const { id, tenant, kind } = item.event;
+  function toSpool(item: Outgoing): void {
+    if (!spool.append(item.line, item.events.length)) {
+      // No room for the whole message: its halves may still fit (each with an id of its own).
+      const halves = splitOutgoing(item);
+      if (halves) return halves.forEach(toSpool);
+      const { id, tenant, kind } = item.events[0] as AuditEvent;
       lost(1, 'spool full', { id, tenant, kind, mode: o.mode });
       return;
     }
-    counts.spooled++;
+    counts.spooled += item.events.length;
     drainer.kick();
   }
 
@@ -115,9 +122,9 @@ async function start(
     spooling = true;
   }
 
-  function direct(item: Item): void {
+  function direct(item: Outgoing): void {
     inFlight.add(item);
-    send(item.line, item.event).then(
+    send(item).then(
       () => settle(item, 'acked'),
       (err: unknown) => {
         startSpooling(err instanceof Error ? err.message : String(err));
@@ -126,10 +133,10 @@ async function start(
     );
   }
 
-  function settle(item: Item, outcome: 'acked' | 'failed'): void {
+  function settle(item: Outgoing, outcome: 'acked' | 'failed'): void {
     const released = inFlight.settle(item, outcome);
     if (!released) return; // abandoned by stop() and spooled already
-    if (outcome === 'acked') counts.acked++;
+    if (outcome === 'acked') counts.acked += item.events.length;
     released.forEach(toSpool);
     pump();
   }
@@ -137,28 +144,50 @@ async function start(
   /** Moves queued events on: sent while publishing directly, spooled once nothing sent before them is out. */
   function pump(): void {
     if (spooling) {
-      if (inFlight.size === 0) queue.splice(0).forEach(toSpool);
+      if (inFlight.size === 0) unqueue(queue.length).forEach(toSpool);
     } else {
-      while (queue.length > 0 && inFlight.unsettled < o.maxInFlight) direct(queue.shift() as Item);
+      while (queue.length > 0 && inFlight.unsettled < o.maxInFlight) direct(unqueue(1)[0] as Outgoing);
     }
     if (inFlight.size === 0 && queue.length === 0) idle?.();
   }
 
-  function route(event: AuditEvent): void {
-    const item: Item = { line: JSON.stringify(event), event };
+  function unqueue(count: number): Outgoing[] {
+    const taken = queue.splice(0, count);
+    queuedEvents -= taken.reduce((sum, item) => sum + eventsIn(item), 0);
+    return taken;
+  }
+
+  function route(item: Outgoing): void {
     if (spooling && inFlight.size === 0 && queue.length === 0) toSpool(item);
     else if (!spooling && queue.length === 0 && inFlight.unsettled < o.maxInFlight) direct(item);
-    else if (queue.length < o.maxQueued) queue.push(item);
-    else {
+    else if (queuedEvents + item.events.length <= o.maxQueued) {
+      queue.push(item);
+      queuedEvents += item.events.length;
+    } else {
       startSpooling('publishes in flight and queued at their bounds');
       toSpool(item);
     }
   }
 
+  /** Ends the period: validates what was accepted, groups it into messages and routes them. */
   function routeAccepted(): void {
-    const batch = accepted;
+    if (period) {
+      clearTimeout(period as NodeJS.Timeout);
+      clearImmediate(period as NodeJS.Immediate);
+      period = undefined;
+    }
+    const taken = accepted;
     accepted = [];
-    batch.forEach(route);
+    const valid: AuditEvent[] = [];
+    for (const event of taken) {
+      try {
+        valid.push(validAuditEvent(event));
+      } catch (err) {
+        const { id, kind } = (event ?? {}) as { id?: unknown; kind?: unknown };
+        lost(1, 'invalid event', { id, kind, reason: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    outgoingMessages(valid, o.maxBatchBytes).forEach(route);
   }
 
   async function shutdown(): Promise<void> {
@@ -170,7 +199,7 @@ async function start(
     }
     // Acknowledgements may still come for these: the duplicate window absorbs their republication.
     inFlight.abandon().forEach(toSpool);
-    queue.splice(0).forEach(toSpool);
+    unqueue(queue.length).forEach(toSpool);
     await drainer.stop(o.stopTimeoutMs);
     await spool.close();
   }
@@ -178,15 +207,20 @@ async function start(
   return {
     publish(event) {
       if (stopped) throw new Error('audit publisher is stopped');
-      const valid = validAuditEvent(event);
       counts.published++;
-      if (accepted.push(valid) === 1) setImmediate(routeAccepted);
+      const waiting = accepted.push(event);
+      if (waiting === 1)
+        period = o.lingerMs > 0 ? setTimeout(routeAccepted, o.lingerMs) : setImmediate(routeAccepted);
+      else if (waiting === FLUSH_AT) {
+        clearTimeout(period as NodeJS.Timeout);
+        period = setImmediate(routeAccepted);
+      }
     },
     admission: () => o.mode === 'fail-open' || spool.bytes + reserve < o.spoolMaxBytes,
     stats: () => ({
       ...counts,
       spoolBytes: spool.bytes,
-      pending: accepted.length + inFlight.pending + queue.length + spool.events,
+      pending: accepted.length + inFlight.pendingWeight(eventsIn) + queuedEvents + spool.events,
     }),
     stop: () => (stopping ??= shutdown()),
   };

@@ -3,6 +3,8 @@
  * directory, written in batches with one fsync per batch, bounded in bytes. The drainer reads the oldest
  * segment whole (sealing it first when it is the one being written) and deletes it once every event in it
  * is acknowledged. Segments left by a previous process are picked up on open. One process per directory.
+ * A line is one message of the stream and may carry several events: each line has a weight (its events),
+ * so that `events` counts events while acknowledgements count lines.
  */
 import { mkdir, open, readdir, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,17 +25,23 @@ export interface SealedSegment {
 interface Segment {
   n: number;
   bytes: number;
-  events: number;
+  /** The weight (events) of each line, in order. */
+  weights: number[];
+  /** Lines acknowledged, from the front, and their weight. */
   acked: number;
+  ackedWeight: number;
 }
+
+const sum = (values: readonly number[]) => values.reduce((total, v) => total + v, 0);
 
 const SegmentFile = /^seg-(\d{12})\.jsonl$/;
 const segmentFile = (n: number) => `seg-${String(n).padStart(12, '0')}.jsonl`;
 
 export class Spool {
   private buffer: string[] = [];
+  private bufferWeights: number[] = [];
   private bufferBytes = 0;
-  private writing = { lines: 0, bytes: 0 };
+  private writing = { weight: 0, bytes: 0 };
   private active: { segment: Segment; fh: FileHandle } | undefined;
   private flushScheduled = false;
   private tail: Promise<unknown> = Promise.resolve();
@@ -46,11 +54,15 @@ export class Spool {
     private readonly onLost: (count: number, reason: string) => void,
   ) {}
 
-  /** Opens (creating) the directory and takes over the segments found there. */
+  /**
+   * Opens (creating) the directory and takes over the segments found there; `weigh` tells the events of a
+   * line found on disk.
+   */
   static async open(
     dir: string,
     limits: SpoolLimits,
     onLost: (count: number, reason: string) => void,
+    weigh: (line: string) => number = () => 1,
   ): Promise<Spool> {
     await mkdir(dir, { recursive: true });
     const numbers = (await readdir(dir))
@@ -62,10 +74,9 @@ export class Spool {
     for (const n of numbers) {
       const path = join(dir, segmentFile(n));
       const { size } = await stat(path);
-      const events =
-        size === 0 ? 0 : (await readFile(path, 'utf8')).split('\n').filter((l) => l.length > 0).length;
-      if (events === 0) await rm(path, { force: true });
-      else segments.push({ n, bytes: size, events, acked: 0 });
+      const lines = size === 0 ? [] : (await readFile(path, 'utf8')).split('\n').filter((l) => l.length > 0);
+      if (lines.length === 0) await rm(path, { force: true });
+      else segments.push({ n, bytes: size, weights: lines.map(weigh), acked: 0, ackedWeight: 0 });
     }
     return new Spool(dir, limits, segments, (numbers.at(-1) ?? 0) + 1, onLost);
   }
@@ -75,18 +86,24 @@ export class Spool {
     return this.segments.reduce((sum, s) => sum + s.bytes, 0) + this.writing.bytes + this.bufferBytes;
   }
 
-  /** Events held and not yet acknowledged. */
+  /** Events held and not yet acknowledged (the weights of the lines). */
   get events(): number {
     return (
-      this.segments.reduce((sum, s) => sum + s.events - s.acked, 0) + this.writing.lines + this.buffer.length
+      this.segments.reduce((total, s) => total + sum(s.weights) - s.ackedWeight, 0) +
+      this.writing.weight +
+      sum(this.bufferWeights)
     );
   }
 
-  /** Queues one line for the next batch; false (nothing kept) when it would exceed `maxBytes`. */
-  append(line: string): boolean {
+  /**
+   * Queues one line of `weight` events for the next batch; false (nothing kept) when it would exceed
+   * `maxBytes`.
+   */
+  append(line: string, weight = 1): boolean {
     const size = Buffer.byteLength(line) + 1;
     if (this.bytes + size > this.limits.maxBytes) return false;
     this.buffer.push(line);
+    this.bufferWeights.push(weight);
     this.bufferBytes += size;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -112,10 +129,15 @@ export class Spool {
     });
   }
 
-  /** Records that `count` more events of segment `n` reached the stream. */
-  acknowledge(n: number, count: number): void {
+  /** Records that `lines` more lines of segment `n` reached the stream; returns their events. */
+  acknowledge(n: number, lines: number): number {
     const segment = this.segments.find((s) => s.n === n);
-    if (segment) segment.acked = Math.min(segment.events, segment.acked + count);
+    if (!segment) return 0;
+    const end = Math.min(segment.weights.length, segment.acked + lines);
+    const weight = sum(segment.weights.slice(segment.acked, end));
+    segment.acked = end;
+    segment.ackedWeight += weight;
+    return weight;
   }
 
   /** Deletes a sealed segment whose events are all acknowledged. */
@@ -149,8 +171,10 @@ export class Spool {
   private async writeBatch(): Promise<void> {
     this.flushScheduled = false;
     const lines = this.buffer;
-    this.writing = { lines: lines.length, bytes: this.bufferBytes };
+    const weights = this.bufferWeights;
+    this.writing = { weight: sum(weights), bytes: this.bufferBytes };
     this.buffer = [];
+    this.bufferWeights = [];
     this.bufferBytes = 0;
     let written = 0;
     try {
@@ -167,10 +191,11 @@ export class Spool {
         const chunk = Buffer.from(lines.slice(written, end).join('\n') + '\n');
         await active.fh.write(chunk);
         await active.fh.datasync();
+        const chunkWeights = weights.slice(written, end);
         active.segment.bytes += chunk.length;
-        active.segment.events += end - written;
+        active.segment.weights.push(...chunkWeights);
         this.writing = {
-          lines: this.writing.lines - (end - written),
+          weight: this.writing.weight - sum(chunkWeights),
           bytes: this.writing.bytes - chunk.length,
         };
         written = end;
@@ -178,9 +203,9 @@ export class Spool {
     } catch (err) {
       // The file may hold a partial line now: continue in a new segment, where readers start clean.
       await this.seal().catch(() => undefined);
-      this.onLost(lines.length - written, `spool write failed: ${(err as Error).message}`);
+      this.onLost(sum(weights.slice(written)), `spool write failed: ${(err as Error).message}`);
     } finally {
-      this.writing = { lines: 0, bytes: 0 };
+      this.writing = { weight: 0, bytes: 0 };
     }
   }
 
@@ -189,7 +214,7 @@ export class Spool {
     await this.seal();
     const n = this.nextN++;
     const fh = await open(join(this.dir, segmentFile(n)), 'a');
-    const segment: Segment = { n, bytes: 0, events: 0, acked: 0 };
+    const segment: Segment = { n, bytes: 0, weights: [], acked: 0, ackedWeight: 0 };
     this.segments.push(segment);
     this.active = { segment, fh };
     return this.active;

@@ -1,12 +1,12 @@
 /**
  * Shared pieces of the audit tests: a valid event per call, a silent logger, bounded polling, and the
- * event ids a stream holds (read with an ordered consumer, in stream order).
+ * event ids a stream holds (read with an ordered consumer, in stream order, batches opened).
  */
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import type { AuditEvent } from '@meshgate/contracts';
+import { AuditMessage, eventsOf, type AuditEvent } from '@meshgate/contracts';
 import { newAuditEvent } from '../src/event';
 
 export const silentLogger = pino({ level: 'silent' });
@@ -40,20 +40,21 @@ export async function waitFor(what: string, check: () => boolean, timeoutMs = 15
   }
 }
 
-/** The ids of the `count` events on `filter` in `stream`, in stream order. */
+/** The ids of the `count` events on `filter` in `stream`, in stream order, and the messages they came in. */
 export async function streamIds(
   nc: NatsConnection,
   stream: string,
   filter: string,
   count: number,
-): Promise<string[]> {
+): Promise<string[] & { messages: number }> {
   const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: filter });
-  const ids: string[] = [];
+  const ids = Object.assign([] as string[], { messages: 0 });
   if (count === 0) return ids;
   const messages = await consumer.consume({ max_messages: 500 });
   const timer = setTimeout(() => void messages.close(), 10_000);
   for await (const m of messages) {
-    ids.push(m.json<{ id: string }>().id);
+    ids.messages++;
+    ids.push(...eventsOf(AuditMessage.parse(m.json())).map((e) => e.id));
     if (ids.length >= count) break;
   }
   clearTimeout(timer);

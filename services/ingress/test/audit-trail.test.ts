@@ -13,7 +13,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/nats-core';
 import { argumentsDigest, newAuditEvent } from '@meshgate/audit';
 import { Bus } from '@meshgate/bus';
-import { AuditEvent, AuditStream, DefaultTenant } from '@meshgate/contracts';
+import { AuditMessage, AuditStream, DefaultTenant, eventsOf, type AuditEvent } from '@meshgate/contracts';
 import { spawnNats, type SpawnedNats } from '@meshgate/testing';
 import { start, type IngressHandle } from '../src/service';
 import { claimSpoolDir } from '@meshgate/audit';
@@ -49,7 +49,7 @@ describe('the audit trail of ingress', () => {
 
   beforeAll(async () => {
     sub = bus.nc.subscribe('mg.audit.>', {
-      callback: (_err, msg) => void events.push(AuditEvent.parse(msg.json())),
+      callback: (_err, msg) => void events.push(...eventsOf(AuditMessage.parse(msg.json()))),
     });
     ingress = await start(
       testConfig(nats.url, { MESHGATE_AUDIT: 'on', MESHGATE_AUDIT_SPOOL_DIR: join(dir, 'open') }),

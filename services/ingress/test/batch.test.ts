@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bus } from '@meshgate/bus';
-import { AuditEvent, ErrorCodes, Subjects } from '@meshgate/contracts';
+import { AuditMessage, ErrorCodes, eventsOf, Subjects, type AuditEvent } from '@meshgate/contracts';
 import { spawnNats, type SpawnedNats } from '@meshgate/testing';
 import { start, type IngressHandle } from '../src/service';
 import { startFakeRouter, type FakeRouter } from './fake-router';
@@ -214,7 +214,7 @@ describe('audit records of a batch', () => {
     dir = mkdtempSync(join(tmpdir(), 'mg-ingress-batch-'));
     bus = await Bus.connect({ url: nats.url, name: 'batch-audit-test' });
     bus.nc.subscribe('mg.audit.>', {
-      callback: (_err, msg) => void events.push(AuditEvent.parse(msg.json())),
+      callback: (_err, msg) => void events.push(...eventsOf(AuditMessage.parse(msg.json()))),
     });
     await bus.nc.flush();
     audited = await start(testConfig(nats.url, { MESHGATE_AUDIT: 'on', MESHGATE_AUDIT_SPOOL_DIR: dir }));

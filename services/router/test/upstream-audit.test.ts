@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Subscription } from '@nats-io/nats-core';
 import { Svcm } from '@nats-io/services';
-import { AuditEvent, RouterReply, Subjects } from '@meshgate/contracts';
+import { AuditMessage, eventsOf, RouterReply, Subjects, type AuditEvent } from '@meshgate/contracts';
 import { spawnNats, type SpawnedNats } from '@meshgate/testing';
 import { handleCall } from '../src/call-handler';
 import type { CallContext } from '../src/call-context';
@@ -34,7 +34,7 @@ beforeAll(async () => {
     audit: { enabled: true, mode: 'fail-open', spoolDir: join(dir, 'spool'), spoolMaxBytes: 1024 * 1024 },
   });
   sub = h.bus.nc.subscribe('mg.audit.>', {
-    callback: (_err, msg) => void events.push(AuditEvent.parse(msg.json())),
+    callback: (_err, msg) => void events.push(...eventsOf(AuditMessage.parse(msg.json()))),
   });
   await h.put(stdioFixture(server));
 }, 30_000);
