@@ -1,24 +1,30 @@
 /**
  * Audit ingest: how many events per second one audit service replica archives on the embedded store. On a
  * private nats-server with a fresh store, a backlog of realistic events (the four events of a tools/call,
- * arguments as digest and redacted copy) is published to `MG_AUDIT` first; then one audit service process
- * (`services/audit/src/main.ts`) starts and drains it. The rate is taken from the durable consumer's
- * acknowledged floor, sampled every 100 ms, between the first sample with progress and the one where nothing
- * is pending, so process start-up is not counted. The archive is then verified (chain and count).
+ * arguments as digest and redacted copy) is published to `MG_AUDIT` first, in the messages the services'
+ * publishers would send at the rate the archiver must keep up with (five times the peak): a publisher
+ * groups the events of one tenant and kind accepted within its linger period (2 ms) into one message, so at
+ * R calls/s a message carries about R x 0.002 events of a kind (at most 256). Then one audit service process
+ * (`services/audit/src/main.ts`) starts and drains it. The rate is taken from its archived-events counter
+ * (`/metrics`), sampled every 100 ms, between the first sample with progress and the one where every event
+ * is archived, so process start-up is not counted. The archive is then verified (chain and count).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { AuditStream, AuditSubjects, DefaultTenant, type AuditEvent } from '@meshgate/contracts';
-import { auditArguments, ensureAuditStream, newAuditEvent } from '@meshgate/audit';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { DefaultTenant, MAX_BATCH_EVENTS, type AuditEvent } from '@meshgate/contracts';
+import { AuditPublisherOptions, auditArguments, ensureAuditStream, newAuditEvent, outgoingMessages } from '@meshgate/audit';
 import { freePort, spawnNats } from '@meshgate/testing';
 import { waitForHttp200, type ChildProcesses } from './child-processes';
 import { REPO_ROOT, SERVICE_NODE_ARGS } from './bench-targets';
 
 /** What one ingest run measured. */
 export interface IngestFigures {
+  /** Events of one kind per message in the backlog, and the calls/s that batch size stands for. */
+  eventsPerMessage: number;
+  forCallsPerSec: number;
   events: number;
   seconds: number;
   eventsPerSec: number;
@@ -64,14 +70,31 @@ function callEvents(calls: number): AuditEvent[] {
   return events;
 }
 
-async function consumerProgress(jsm: JetStreamManager): Promise<{ acked: number; pending: number } | null> {
-  const info = await jsm.consumers.info(AuditStream, 'audit-archiver').catch(() => null);
-  if (!info) return null;
-  return { acked: info.ack_floor.stream_seq, pending: info.num_pending + info.num_ack_pending };
+/** Events archived so far by the replica at `port` (its Prometheus counter), or null before it answers. */
+async function archivedSoFar(port: number): Promise<number | null> {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => (r.ok ? r.text() : null), () => null);
+  const m = text ? /^meshgate_audit_events_archived_total (\d+)/m.exec(text) : null;
+  return m ? Number(m[1]) : null;
 }
 
-/** Publishes `calls` x 4 events, then starts one audit replica and measures how fast it archives them. */
-export async function measureAuditIngest(children: ChildProcesses, calls: number): Promise<IngestFigures> {
+/**
+ * The backlog's messages: per linger period, the events of `perMessage` calls, one message per kind (the
+ * publishers' own grouping, outgoing.ts).
+ */
+function backlog(events: AuditEvent[], perMessage: number): { subject: string; msgId: string; line: string }[] {
+  const periodEvents = perMessage * 4;
+  const out = [];
+  for (let i = 0; i < events.length; i += periodEvents) out.push(...outgoingMessages(events.slice(i, i + periodEvents), 256 * 1024));
+  return out;
+}
+
+/**
+ * Publishes `calls` x 4 events in the messages publishers send at `callsPerSec`, then starts one audit replica
+ * and measures how fast it archives them.
+ */
+export async function measureAuditIngest(children: ChildProcesses, calls: number, callsPerSec: number): Promise<IngestFigures> {
+  const lingerMs = AuditPublisherOptions.parse({ spoolDir: '-' }).lingerMs;
+  const perMessage = Math.max(1, Math.min(MAX_BATCH_EVENTS, Math.round((callsPerSec * lingerMs) / 1000)));
   const nats = await spawnNats();
   const dataDir = mkdtempSync(join(tmpdir(), 'mg-bench-audit-'));
   const nc = await connect({ servers: nats.url });
@@ -80,12 +103,9 @@ export async function measureAuditIngest(children: ChildProcesses, calls: number
     await ensureAuditStream(jsm);
     const js = jetstream(nc);
     const events = callEvents(calls);
-    for (let i = 0; i < events.length; i += PUBLISH_WINDOW) {
-      await Promise.all(
-        events
-          .slice(i, i + PUBLISH_WINDOW)
-          .map((e) => js.publish(AuditSubjects.of(e.tenant, e.kind), JSON.stringify(e), { msgID: e.id })),
-      );
+    const messages = backlog(events, perMessage);
+    for (let i = 0; i < messages.length; i += PUBLISH_WINDOW) {
+      await Promise.all(messages.slice(i, i + PUBLISH_WINDOW).map((m) => js.publish(m.subject, m.line, { msgID: m.msgId })));
     }
     const port = await freePort();
     const main = join(REPO_ROOT, 'services', 'audit', 'src', 'main.ts');
@@ -103,12 +123,12 @@ export async function measureAuditIngest(children: ChildProcesses, calls: number
       for (;;) {
         if (Date.now() > deadline) throw new Error(`the audit service did not archive ${events.length} events within ${DRAIN_TIMEOUT_MS / 1000} s`);
         if (child.process.exitCode !== null) throw new Error(`the audit service exited:\n${child.tail()}`);
-        const progress = await consumerProgress(jsm);
+        const archived = await archivedSoFar(port);
         const at = performance.now();
-        if (progress && progress.acked > 0) {
-          first ??= { acked: progress.acked, at };
-          last = { acked: progress.acked, at };
-          if (progress.pending === 0 && progress.acked >= events.length) break;
+        if (archived !== null && archived > 0) {
+          first ??= { acked: archived, at };
+          last = { acked: archived, at };
+          if (archived >= events.length) break;
         }
         await new Promise((r) => setTimeout(r, SAMPLE_MS));
       }
@@ -120,6 +140,8 @@ export async function measureAuditIngest(children: ChildProcesses, calls: number
         checked?: number;
       };
       return {
+        eventsPerMessage: perMessage,
+        forCallsPerSec: callsPerSec,
         events: counted,
         seconds,
         eventsPerSec: seconds > 0 ? counted / seconds : 0,

@@ -155,7 +155,7 @@ export function auditLines(cells: CellResult[], ingest: IngestResult | undefined
     const needed = TARGETS.ingestPeakMultiple * peak * EVENTS_PER_CALL;
     const f = ingest.figures;
     lines.push(
-      `${verdict(f.eventsPerSec >= needed && f.verified)}  audit ingest: ${f.eventsPerSec.toFixed(0)} events/s by one replica on the embedded store (${f.events} events in ${f.seconds.toFixed(2)} s, chain ${f.verified ? 'verified' : 'NOT verified'}); target >= ${TARGETS.ingestPeakMultiple} x peak ${peak.toFixed(0)} calls/s x ${EVENTS_PER_CALL} events = ${needed.toFixed(0)} events/s (${(f.eventsPerSec / needed).toFixed(2)}x of it)`,
+      `${verdict(f.eventsPerSec >= needed && f.verified)}  audit ingest: ${f.eventsPerSec.toFixed(0)} events/s by one replica on the embedded store (${f.events} events in ${f.seconds.toFixed(2)} s, ${f.eventsPerMessage} events a message as publishers batch them at ${f.forCallsPerSec.toFixed(0)} calls/s, chain ${f.verified ? 'verified' : 'NOT verified'}); target >= ${TARGETS.ingestPeakMultiple} x peak ${peak.toFixed(0)} calls/s x ${EVENTS_PER_CALL} events = ${needed.toFixed(0)} events/s (${(f.eventsPerSec / needed).toFixed(2)}x of it)`,
     );
   }
   return lines;
