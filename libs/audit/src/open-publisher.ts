@@ -21,6 +21,8 @@ export interface AuditSettings {
   mode: AuditMode;
   spoolDir: string;
   spoolMaxBytes: number;
+  /** How long events wait to share a message (the publisher's `lingerMs`). */
+  lingerMs?: number;
 }
 
 /** A started publisher and the stop that also releases its spool directory. */
@@ -58,7 +60,12 @@ export async function openAuditPublisher(
     await ensureStreamExists(nc, logger);
     const publisher = await AuditPublisher.start(
       nc,
-      { spoolDir: claim.dir, spoolMaxBytes: settings.spoolMaxBytes, mode: settings.mode },
+      {
+        spoolDir: claim.dir,
+        spoolMaxBytes: settings.spoolMaxBytes,
+        mode: settings.mode,
+        ...(settings.lingerMs !== undefined ? { lingerMs: settings.lingerMs } : {}),
+      },
       logger.child({ component: 'audit' }),
     );
     logger.info({ service, spoolDir: claim.dir, mode: settings.mode }, 'audit trail on');

@@ -28,6 +28,7 @@ export const AuditEnv = z.object({
   MESHGATE_AUDIT_CHECKPOINT_S: Int(1, 86_400).default(60),
   MESHGATE_AUDIT_MAX_ACK_PENDING: Int(1, 100_000).default(256),
   MESHGATE_AUDIT_ACK_WAIT_S: Int(1, 3_600).default(10),
+  MESHGATE_AUDIT_BATCH_WAIT_MS: Int(0, 1_000).default(20),
   MESHGATE_AUDIT_STREAM_MAX_AGE_S: Int(0, 10 * 365 * 86_400).default(30 * 86_400),
   MESHGATE_AUDIT_STREAM_REPLICAS: Int(1, 5).default(1),
   MESHGATE_AUDIT_STREAM_MAX_BYTES: Int(1024 ** 2, 2 ** 50).default(10 * 1024 ** 3),
@@ -58,6 +59,11 @@ export const AuditEnv = z.object({
   MESHGATE_AUDIT_INDEX_MAX_IDS: Int(1_000, 100_000_000).default(1_000_000),
   /** How far a publisher's clock may be ahead of NATS's: bounds where an id older than the index is looked for. */
   MESHGATE_AUDIT_CLOCK_SKEW_MS: Int(0, 3_600_000).default(10_000),
+  /**
+   * The archiver process's niceness: it catches up in the background, so where it shares cores with the
+   * request path (one machine, `meshgate start`) it gives way to it. 0 keeps the default priority.
+   */
+  MESHGATE_AUDIT_NICE: Int(0, 19).default(10),
 });
 export type AuditEnv = z.infer<typeof AuditEnv>;
 
@@ -66,6 +72,8 @@ export interface AuditConfig {
   natsUrl: string;
   logLevel: AuditEnv['LOG_LEVEL'];
   instanceId: string;
+  /** Niceness the process takes at start (main.ts): 0..19. */
+  nice: number;
   /** Probe, metrics and API address (loopback by default); port 0 picks a free port. */
   host: string;
   port: number;
@@ -77,7 +85,8 @@ export interface AuditConfig {
   /** The audit stream (created when missing, as the publishers do) and its retention. */
   stream: { name: string; subjects: string; maxAgeMs: number; maxBytes: number; replicas: number };
   /** The durable consumer shared by every replica. */
-  consumer: { durable: string; maxAckPending: number; ackWaitMs: number };
+  /** `batchWaitMs`: the least time between two batches of a tenant, unless a full batch waits. */
+  consumer: { durable: string; maxAckPending: number; ackWaitMs: number; batchWaitMs: number };
   /** Where invalid events go: a stream of its own, outside `mg.audit.>`. */
   deadLetter: { stream: string; subject: string };
   archive: JsAuditArchiveOptions & { stream: string; subjectPrefix: string };
@@ -101,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditConfig {
     natsUrl: e.NATS_URL,
     logLevel: e.LOG_LEVEL,
     instanceId: e.INSTANCE_ID ?? newInstanceId('audit'),
+    nice: e.MESHGATE_AUDIT_NICE,
     host: e.AUDIT_HOST,
     port: e.AUDIT_PORT,
     ...(e.MESHGATE_AUDIT_SIGNING_KEY !== undefined ? { signingKeyPem: e.MESHGATE_AUDIT_SIGNING_KEY } : {}),
@@ -118,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditConfig {
       durable: 'audit-archiver',
       maxAckPending: e.MESHGATE_AUDIT_MAX_ACK_PENDING,
       ackWaitMs: e.MESHGATE_AUDIT_ACK_WAIT_S * 1_000,
+      batchWaitMs: e.MESHGATE_AUDIT_BATCH_WAIT_MS,
     },
     deadLetter: { stream: 'MG_AUDIT_DEAD', subject: 'mg.deadletter.audit' },
     archive: {

@@ -68,6 +68,8 @@ interface Queued {
 const RETRY_MS = 1_000;
 /** Batches of one tenant under way at once (claimed or being written). */
 const PIPELINE = 2;
+/** How often a tenant waiting for its next batch looks whether a full batch is there already. */
+const BATCH_WAIT_STEP_MS = 5;
 const WAITING_MS = 250;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const notFound = (err: unknown, code: number) => err instanceof JetStreamApiError && err.code === code;
@@ -170,6 +172,10 @@ export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Prom
   // One worker per tenant with queued events: it archives everything queued so far as one batch (up to
   // the claim limit), so a busy tenant costs one head move per batch, not one per event. Up to
   // PIPELINE batches of a tenant are under way at once: the next is claimed while the last is written.
+  // A tenant's batches start at most one per `batchWaitMs` unless a full batch is waiting (or the
+  // acknowledgements held back near their bound): at low rates a few larger batches, not one per message,
+  // cost NATS (on the request path's cores too) far less.
+  const lastTaken = new Map<string, number>();
   const work = async (tenant: string) => {
     const running = new Set<Promise<void>>();
     for (;;) {
@@ -186,6 +192,12 @@ export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Prom
         await Promise.race(running);
         continue;
       }
+      const early = config.consumer.batchWaitMs - (Date.now() - (lastTaken.get(tenant) ?? 0));
+      if (early > 0 && queue.length < Archiver.maxBatch && inflight.size < config.consumer.maxAckPending / 2) {
+        await sleep(Math.min(early, BATCH_WAIT_STEP_MS));
+        continue;
+      }
+      lastTaken.set(tenant, Date.now());
       const batch = queue.splice(0, Archiver.maxBatch);
       const task = archiveQueued(tenant, batch);
       running.add(task);

@@ -41,7 +41,7 @@ export function isolate(): Isolated {
         maxBytes: 64 * 1024 ** 2,
         replicas: 1,
       },
-      consumer: { durable: 'audit-archiver', maxAckPending: 64, ackWaitMs: 2_000 },
+      consumer: { durable: 'audit-archiver', maxAckPending: 64, ackWaitMs: 2_000, batchWaitMs: 20 },
       deadLetter: { stream: `MG_TEST_DEAD_${id}`, subject: `mgtest.dead.${id}` },
     },
   };

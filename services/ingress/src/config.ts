@@ -52,6 +52,7 @@ const IngressEnv = z
     MESHGATE_AUDIT_MODE: AuditMode.default('fail-open'),
     MESHGATE_AUDIT_SPOOL_DIR: z.string().min(1).default('.meshgate/spool/ingress'),
     MESHGATE_AUDIT_SPOOL_MAX_BYTES: Int(64 * 1024, Number.MAX_SAFE_INTEGER, 256 * MiB),
+    MESHGATE_AUDIT_LINGER_MS: Int(0, 1_000, 2),
     MESHGATE_AUTH: z.enum(['on', 'none']).default('on'),
     MESHGATE_PUBLIC_URL: z.preprocess(
       (v) => (v === '' ? undefined : v),
@@ -109,6 +110,7 @@ export const IngressConfig = z.object({
     mode: AuditMode,
     spoolDir: z.string(),
     spoolMaxBytes: z.number().int(),
+    lingerMs: z.number().int(),
   }),
   /** The KV bucket of API keys behind the admin API `/admin/v1/keys` (a field so tests can isolate it). */
   apiKeysBucket: z.string(),
@@ -169,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): IngressConfig 
       mode: e.MESHGATE_AUDIT_MODE,
       spoolDir: e.MESHGATE_AUDIT_SPOOL_DIR,
       spoolMaxBytes: e.MESHGATE_AUDIT_SPOOL_MAX_BYTES,
+      lingerMs: e.MESHGATE_AUDIT_LINGER_MS,
     },
     apiKeysBucket: Buckets.apiKeys,
     auth: {

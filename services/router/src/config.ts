@@ -35,6 +35,8 @@ export const RouterEnv = z.object({
     .min(64 * 1024)
     .max(Number.MAX_SAFE_INTEGER)
     .default(256 * 1024 ** 2),
+  /** How long audit events wait to share a message (ms): the publisher's linger period. */
+  MESHGATE_AUDIT_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(2),
   MESHGATE_POLICY: z.enum(['enforce', 'off']).default('enforce'),
   MESHGATE_POLICY_STALE_MS: Millis(5_000, 0, 600_000),
 });
@@ -78,6 +80,7 @@ export interface RouterAuditConfig {
   /** Claimed with a pid file; `<dir>-<instanceId>` when another live process holds it. */
   spoolDir: string;
   spoolMaxBytes: number;
+  lingerMs: number;
 }
 
 /** Reads and validates the router's configuration from `env`; throws a ConfigError naming every bad variable. */
@@ -97,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
       mode: e.MESHGATE_AUDIT_MODE,
       spoolDir: e.MESHGATE_AUDIT_SPOOL_DIR,
       spoolMaxBytes: e.MESHGATE_AUDIT_SPOOL_MAX_BYTES,
+      lingerMs: e.MESHGATE_AUDIT_LINGER_MS,
     },
     policy: {
       mode: e.MESHGATE_POLICY,

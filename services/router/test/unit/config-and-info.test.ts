@@ -22,6 +22,7 @@ describe('loadConfig', () => {
         mode: 'fail-open',
         spoolDir: '.meshgate/spool/router',
         spoolMaxBytes: 256 * 1024 ** 2,
+        lingerMs: 2,
       },
       policy: { mode: 'enforce', staleMs: 5_000, bucket: 'mg_policies', limitsBucket: 'mg_limits' },
     });
@@ -42,13 +43,16 @@ describe('loadConfig', () => {
       MESHGATE_AUDIT_MODE: 'fail-closed',
       MESHGATE_AUDIT_SPOOL_DIR: '/var/spool/mg',
       MESHGATE_AUDIT_SPOOL_MAX_BYTES: '1048576',
+      MESHGATE_AUDIT_LINGER_MS: '0',
     });
     expect(c.audit).toEqual({
       enabled: true,
       mode: 'fail-closed',
       spoolDir: '/var/spool/mg',
       spoolMaxBytes: 1_048_576,
+      lingerMs: 0,
     });
+    expect(() => loadConfig({ MESHGATE_AUDIT_LINGER_MS: '5000' })).toThrow(/MESHGATE_AUDIT_LINGER_MS/);
     expect(() => loadConfig({ MESHGATE_AUDIT_MODE: 'sometimes' })).toThrow(/MESHGATE_AUDIT_MODE/);
     expect(() => loadConfig({ MESHGATE_AUDIT: 'maybe' })).toThrow(/MESHGATE_AUDIT/);
   });
