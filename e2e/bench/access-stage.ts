@@ -1,11 +1,13 @@
 /**
- * The access stage (authentication at ingress and the router's policy stage) measured by difference: three
- * stdio stacks run side by side, `enforced` (API key, Cedar policies, the policy service), `open`
- * (MESHGATE_AUTH=none, MESHGATE_POLICY=off) and a second open one, the `control`, each on a NATS server of
- * its own so that their routers never share a queue group. Each round measures all three one after the
+ * A stage of the request path measured by difference: three stdio stacks run side by side, the `subject`
+ * (with the stage), the `baseline` (without it) and a second baseline, the `control`, each on a NATS
+ * server of its own so that their routers never share a queue group. The access stage (authentication at
+ * ingress and the router's policy stage) compares API keys, Cedar policies and the policy service with
+ * MESHGATE_AUTH=none and MESHGATE_POLICY=off; the audit stage compares the trail published (or published
+ * and archived) with the trail off. Each round measures all three one after the
  * other, in an order that rotates from round to round, so that a drift of the machine's load hits them
- * alike; the figure is the median of the per-round differences enforced - open, shown with their range.
- * The control's differences (control - open, two identical stacks) show the noise floor of that figure on
+ * alike; the figure is the median of the per-round differences subject - baseline, shown with their range.
+ * The control's differences (control - baseline, two identical stacks) show the noise floor of that figure on
  * this machine in this run. Each round also weighs the CPU time the stack's processes (every process of
  * its groups and its NATS server) spent per call, read from /proc: at saturation, p50 follows CPU per
  * call (Little's law), and the CPU difference is what the stage costs. The stacks are started afresh for
@@ -13,7 +15,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { spawnNats, type SpawnedNats } from '@meshgate/testing';
-import { startMeshgate, type RunningTarget } from './bench-targets';
+import { startMeshgate, type AccessSetting, type AuditSetting, type RunningTarget } from './bench-targets';
 import type { ChildProcesses } from './child-processes';
 import { runCell } from './closed-loop';
 import type { CellFigures } from './latency-stats';
@@ -35,14 +37,42 @@ export interface AccessRound {
   cpuUsPerCall: number | null;
 }
 
-/** The three stacks: access enforced, open, and open again (the control). */
-export type AccessStack = 'enforced' | 'open' | 'control';
+/** The three stacks: with the stage, without it, and without it again (the control). */
+export type AccessStack = 'subject' | 'baseline' | 'control';
+
+/** How each of the three stacks is started, and what the phase is called in progress lines. */
+export interface StageSetup {
+  label: string;
+  stacks: Record<AccessStack, { audit: AuditSetting; access: AccessSetting }>;
+}
+
+/** The access stage: enforced vs open, the trail off in all three. */
+export const AccessStageSetup: StageSetup = {
+  label: 'access stage',
+  stacks: {
+    subject: { audit: 'off', access: 'enforced' },
+    baseline: { audit: 'off', access: 'open' },
+    control: { audit: 'off', access: 'open' },
+  },
+};
+
+/** The audit stage: the trail published (`publish`) or published and archived (`on`) vs off, access enforced. */
+export function auditStageSetup(audit: 'publish' | 'on'): StageSetup {
+  return {
+    label: `audit stage (${audit === 'on' ? 'trail and archiver' : 'trail published'})`,
+    stacks: {
+      subject: { audit, access: 'enforced' },
+      baseline: { audit: 'off', access: 'enforced' },
+      control: { audit: 'off', access: 'enforced' },
+    },
+  };
+}
 
 /** The rounds of one session count, by stack (round i of each measured in the same round). */
 export interface AccessStageFigures {
   sessions: number;
-  enforced: AccessRound[];
-  open: AccessRound[];
+  subject: AccessRound[];
+  baseline: AccessRound[];
   control: AccessRound[];
 }
 
@@ -102,7 +132,7 @@ async function round(stack: Stack, sessions: number, plan: AccessStagePlan): Pro
   return { figures, cpuUsPerCall };
 }
 
-const Stacks: readonly AccessStack[] = ['enforced', 'open', 'control'];
+const Stacks: readonly AccessStack[] = ['subject', 'baseline', 'control'];
 
 /** Starts the three stacks, each on a NATS server of its own, and warms them up. */
 async function startStacks(
@@ -110,12 +140,12 @@ async function startStacks(
   plan: AccessStagePlan,
   progress: (line: string) => void,
   stacks: Map<AccessStack, Stack>,
+  setup: StageSetup,
 ): Promise<void> {
   for (const name of Stacks) {
     const nats = await spawnNats();
-    progress(`access stage: starting the ${name} stdio stack`);
-    const access = name === 'enforced' ? 'enforced' : 'open';
-    const target = await startMeshgate(children, nats.url, { kind: 'stdio' }, { audit: 'off', access }).catch(
+    progress(`${setup.label}: starting the ${name} stdio stack`);
+    const target = await startMeshgate(children, nats.url, { kind: 'stdio' }, setup.stacks[name]).catch(
       async (error: unknown) => {
         await nats.stop();
         throw error;
@@ -138,8 +168,9 @@ export async function measureAccessStage(
   children: ChildProcesses,
   plan: AccessStagePlan,
   progress: (line: string) => void,
+  setup: StageSetup = AccessStageSetup,
 ): Promise<AccessStageFigures[]> {
-  const out: AccessStageFigures[] = plan.sessions.map((sessions) => ({ sessions, enforced: [], open: [], control: [] }));
+  const out: AccessStageFigures[] = plan.sessions.map((sessions) => ({ sessions, subject: [], baseline: [], control: [] }));
   const blocks = Math.max(1, Math.min(plan.blocks, plan.rounds));
   let r = 0;
   for (let block = 0; block < blocks; block++) {
@@ -147,10 +178,10 @@ export async function measureAccessStage(
     // Rounds spread evenly over the blocks: the first blocks take the remainder.
     const roundsHere = Math.floor(plan.rounds / blocks) + (block < plan.rounds % blocks ? 1 : 0);
     try {
-      await startStacks(children, plan, progress, stacks);
+      await startStacks(children, plan, progress, stacks, setup);
       for (let i = 0; i < roundsHere; i++, r++) {
         for (const figures of out) {
-          progress(`access stage: block ${block + 1} of ${blocks}, ${figures.sessions} session(s), round ${r + 1} of ${plan.rounds}`);
+          progress(`${setup.label}: block ${block + 1} of ${blocks}, ${figures.sessions} session(s), round ${r + 1} of ${plan.rounds}`);
           const order = Stacks.map((_, k) => Stacks[(k + r) % Stacks.length]!);
           for (const name of order) figures[name].push(await round(stacks.get(name)!, figures.sessions, plan));
         }
@@ -173,15 +204,15 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** The per-round differences `of` - open of `pick` (`of` is enforced, or the control), in round order. */
+/** The per-round differences `of` - baseline of `pick` (`of` is the subject, or the control), in round order. */
 export function roundDifferences(
   f: AccessStageFigures,
   pick: (r: AccessRound) => number | null,
-  of: 'enforced' | 'control' = 'enforced',
+  of: 'subject' | 'control' = 'subject',
 ): number[] {
   const out: number[] = [];
   f[of].forEach((on, i) => {
-    const off = f.open[i];
+    const off = f.baseline[i];
     const a = pick(on);
     const b = off ? pick(off) : null;
     if (a !== null && b !== null) out.push(a - b);

@@ -22,10 +22,10 @@ import {
 } from './bench-targets';
 import { runCell } from './closed-loop';
 import { measureIdleMemory } from './idle-memory';
-import { EVENTS_PER_CALL, renderReport, TARGETS, type CellResult, type IdleResult, type IngestResult } from './report-table';
+import { EVENTS_PER_CALL, renderReport, TARGETS, type AuditStageResults, type CellResult, type IdleResult, type IngestResult } from './report-table';
 import { measureAuditIngest } from './audit-ingest';
 import { measurePolicyMicro, type PolicyMicroResult } from './policy-micro';
-import { measureAccessStage, type AccessStageResult } from './access-stage';
+import { auditStageSetup, measureAccessStage, type AccessStageResult } from './access-stage';
 import { spawnNats } from '@meshgate/testing';
 
 /** Everything one run measured. */
@@ -34,6 +34,7 @@ interface Measured {
   idle: IdleResult[];
   policy: PolicyMicroResult;
   access: AccessStageResult;
+  auditStages: AuditStageResults;
   ingest?: IngestResult;
 }
 
@@ -52,6 +53,8 @@ const BenchEnv = z.object({
   BENCH_AUDIT_ROWS: z.coerce.number().int().min(0).max(1).default(1),
   /** Rotating rounds of the access-stage phase (enforced, open and control stdio stacks side by side); 0 skips it. */
   BENCH_ACCESS_ROUNDS: z.coerce.number().int().min(0).max(60).default(12),
+  /** Rotating rounds of each audit-stage phase (trail published, trail and archiver, each against the trail off, at 1 session); 0 skips them. */
+  BENCH_AUDIT_ROUNDS: z.coerce.number().int().min(0).max(60).default(8),
   /** How many times the access-stage phase starts its three stacks afresh (its rounds spread over them). */
   BENCH_ACCESS_BLOCKS: z.coerce.number().int().min(1).max(20).default(4),
   /** Measured window of one access-stage round per stack. */
@@ -78,6 +81,7 @@ async function runPhases(env: BenchEnv, natsUrl: string, children: ChildProcesse
   const idle: IdleResult[] = [];
   let ingest: IngestResult | undefined;
   let access: AccessStageResult = {};
+  const auditStages: AuditStageResults = { publish: {}, on: {} };
   // Before any stack runs, so that the micro-benchmarks have the cores to themselves.
   const policy = await measurePolicyMicro(children, natsUrl, { decide: env.BENCH_DECIDE > 0, limitsCalls: env.BENCH_LIMITS_CALLS }, progress);
 
@@ -189,6 +193,19 @@ async function runPhases(env: BenchEnv, natsUrl: string, children: ChildProcesse
         access = { error: message(error).split('\n')[0] ?? 'failed' };
       }
     }
+    if (env.BENCH_AUDIT_ROUNDS > 0) {
+      // As the access stage: three stacks side by side in rotating rounds, so the trail's cost is measured
+      // against the noise floor of this machine rather than read off two rows minutes apart.
+      for (const audit of ['publish', 'on'] as const) {
+        try {
+          const plan = { sessions: [1], rounds: env.BENCH_AUDIT_ROUNDS, blocks: Math.min(2, env.BENCH_AUDIT_ROUNDS), durationMs: env.BENCH_ACCESS_MS, warmupCalls: env.BENCH_WARMUP_CALLS };
+          auditStages[audit] = { figures: await measureAccessStage(children, plan, progress, auditStageSetup(audit)) };
+        } catch (error) {
+          progress(`audit stage (${audit}) FAILED: ${message(error)}`);
+          auditStages[audit] = { error: message(error).split('\n')[0] ?? 'failed' };
+        }
+      }
+    }
     if (env.BENCH_IDLE_SESSIONS > 0) {
       await idlePhase('meshgate', 'meshgate ingress', mg(httpUpstream), '/servers/bench/mcp');
       await idlePhase('mcp-proxy', 'mcp-proxy (reference)', () => startMcpProxy(children), '/mcp');
@@ -207,7 +224,7 @@ async function runPhases(env: BenchEnv, natsUrl: string, children: ChildProcesse
   } finally {
     await direct.stop();
   }
-  return { cells, idle, policy, access, ...(ingest ? { ingest } : {}) };
+  return { cells, idle, policy, access, auditStages, ...(ingest ? { ingest } : {}) };
 }
 
 async function main(): Promise<number> {
@@ -237,7 +254,7 @@ async function main(): Promise<number> {
     } finally {
       await nats?.stop();
     }
-    const { cells, idle, policy, access, ingest } = measured;
+    const { cells, idle, policy, access, auditStages, ingest } = measured;
     const cpu = cpus();
     const header = [
       `Meshgate benchmark ${new Date().toISOString()}  node ${process.version}  ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}`,
@@ -245,12 +262,14 @@ async function main(): Promise<number> {
       'Meshgate rows: API key required (agent bench-agent) and Cedar policies enforced (bundled default set), unless the row says otherwise',
       `load average (1 min) at start ${loadAtStart.toFixed(2)}, at end ${(loadavg()[0] ?? 0).toFixed(2)}: other work on the machine skews every row`,
     ].join('\n');
-    process.stdout.write(`${renderReport({ header, cells, idle, policy, access, ingest })}\n`);
+    process.stdout.write(`${renderReport({ header, cells, idle, policy, access, auditStages, ingest })}\n`);
     const failed =
       cells.some((c) => c.error !== undefined) ||
       idle.some((i) => i.error !== undefined) ||
       ingest?.error !== undefined ||
       access.error !== undefined ||
+      auditStages.publish.error !== undefined ||
+      auditStages.on.error !== undefined ||
       policy.decisions?.error !== undefined ||
       policy.admits?.error !== undefined;
     return failed ? 1 : 0;
