@@ -8,6 +8,13 @@ import { z } from 'zod';
 export const AuditMode = z.enum(['fail-open', 'fail-closed']);
 export type AuditMode = z.infer<typeof AuditMode>;
 
+/**
+ * How long events wait to share a message by default, in ms: long enough that at one agent's pace a
+ * message carries several events (NATS stores, delivers and acknowledges per message), short against
+ * anything that reads the trail. A publisher killed outright loses the events of its last period.
+ */
+export const DEFAULT_LINGER_MS = 10;
+
 export const AuditPublisherOptions = z
   .object({
     /** Directory of the spool segments (created if missing). */
@@ -29,10 +36,10 @@ export const AuditPublisherOptions = z
     /** Room kept for events of requests already admitted (default: 64 KiB, at most a tenth of the spool). */
     admissionReserveBytes: z.number().int().nonnegative().optional(),
     /**
-     * How long the first waiting event waits for others to share its message (default 2 ms; 0: until the
+     * How long the first waiting event waits for others to share its message (default 10 ms; 0: until the
      * next turn of the event loop). Events wait at most this long before they are sent.
      */
-    lingerMs: z.number().int().nonnegative().max(1_000).default(2),
+    lingerMs: z.number().int().nonnegative().max(1_000).default(DEFAULT_LINGER_MS),
     /** A batch message's size bound in bytes (default 256 KiB, well under NATS's 1 MiB max_payload). */
     maxBatchBytes: z
       .number()

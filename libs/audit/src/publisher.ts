@@ -10,7 +10,6 @@
  * closes `admission()` (`fail-closed`); an invalid event is counted as dropped and logged with its fault.
  */
 import type { z } from 'zod';
-import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { AuditEvent } from '@meshgate/contracts';
 import { createLogger, type Logger } from '@meshgate/config';
@@ -19,6 +18,7 @@ import { eventCount, outgoingMessages, splitOutgoing, type Outgoing } from './ou
 import { startDrainer } from './drainer';
 import { InFlight } from './in-flight';
 import { Spool } from './spool';
+import { StreamAcks } from './stream-acks';
 import { AuditPublisherOptions } from './publisher-options';
 
 /** Counters since start; `spoolBytes` and `pending` are current values. */
@@ -72,10 +72,8 @@ async function start(
     lost,
     eventCount,
   );
-  const js = jetstream(nc, { timeout: o.ackTimeoutMs });
-  const send = async (item: Outgoing) => {
-    await js.publish(item.subject, item.line, { msgID: item.msgId, timeout: o.ackTimeoutMs });
-  };
+  const acks = new StreamAcks(nc, o.ackTimeoutMs);
+  const send = (item: Outgoing) => acks.publish(item.subject, item.line, item.msgId);
   const queue: Outgoing[] = [];
   let queuedEvents = 0;
   const inFlight = new InFlight<Outgoing>();
@@ -201,6 +199,7 @@ async function start(
     inFlight.abandon().forEach(toSpool);
     unqueue(queue.length).forEach(toSpool);
     await drainer.stop(o.stopTimeoutMs);
+    acks.close();
     await spool.close();
   }
 

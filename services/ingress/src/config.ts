@@ -3,7 +3,7 @@
  * reads, turned into the typed `IngressConfig` every other module receives.
  */
 import { z } from 'zod';
-import { AuditMode } from '@meshgate/audit';
+import { AuditMode, DEFAULT_LINGER_MS } from '@meshgate/audit';
 import { JwtIssuerConfig, JwtIssuersFromJson } from '@meshgate/auth';
 import { CommonEnv, newInstanceId, parseEnv } from '@meshgate/config';
 import { Buckets } from '@meshgate/contracts';
@@ -52,7 +52,7 @@ const IngressEnv = z
     MESHGATE_AUDIT_MODE: AuditMode.default('fail-open'),
     MESHGATE_AUDIT_SPOOL_DIR: z.string().min(1).default('.meshgate/spool/ingress'),
     MESHGATE_AUDIT_SPOOL_MAX_BYTES: Int(64 * 1024, Number.MAX_SAFE_INTEGER, 256 * MiB),
-    MESHGATE_AUDIT_LINGER_MS: Int(0, 1_000, 2),
+    MESHGATE_AUDIT_LINGER_MS: Int(0, 1_000, DEFAULT_LINGER_MS),
     MESHGATE_AUTH: z.enum(['on', 'none']).default('on'),
     MESHGATE_PUBLIC_URL: z.preprocess(
       (v) => (v === '' ? undefined : v),

@@ -2,7 +2,7 @@
  * Router configuration: a pure function of the environment, validated once at start.
  */
 import { z } from 'zod';
-import { AuditMode } from '@meshgate/audit';
+import { AuditMode, DEFAULT_LINGER_MS } from '@meshgate/audit';
 import { parseEnv, CommonEnv } from '@meshgate/config';
 import { Buckets } from '@meshgate/contracts';
 import { isValidSeparator, DefaultSeparator } from '@meshgate/mcp';
@@ -36,7 +36,7 @@ export const RouterEnv = z.object({
     .max(Number.MAX_SAFE_INTEGER)
     .default(256 * 1024 ** 2),
   /** How long audit events wait to share a message (ms): the publisher's linger period. */
-  MESHGATE_AUDIT_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(2),
+  MESHGATE_AUDIT_LINGER_MS: z.coerce.number().int().min(0).max(1_000).default(DEFAULT_LINGER_MS),
   MESHGATE_POLICY: z.enum(['enforce', 'off']).default('enforce'),
   MESHGATE_POLICY_STALE_MS: Millis(5_000, 0, 600_000),
 });

@@ -100,7 +100,7 @@ export async function startHarness(overrides: Partial<RouterConfig> = {}): Promi
     restartBackoffMaxMs: 2000,
     sessionIdleMs: 86_400_000,
     registryBucket: bucket,
-    audit: { enabled: false, mode: 'fail-open', spoolDir: '', spoolMaxBytes: 0, lingerMs: 2 },
+    audit: { enabled: false, mode: 'fail-open', spoolDir: '', spoolMaxBytes: 0, lingerMs: 10 },
     policy: { mode: 'off', staleMs: 0, bucket: 'mg_policies', limitsBucket: 'mg_limits' },
     ...overrides,
   });
