@@ -41,9 +41,10 @@ describe('StreamAcks', () => {
     await expect(acks.publish(`${subject}.nowhere`, '{}', 'x')).rejects.toThrow(
       /no stream took the message \(503/,
     );
-    const junk = nc.subscribe(`${subject}.junk`, { callback: (_err, m) => m.respond('not json') });
+    const junk = nc.subscribe(`${subject}.junk`, { callback: (_err, m) => void m.respond('not json') });
     const refusing = nc.subscribe(`${subject}.refused`, {
-      callback: (_err, m) => m.respond(JSON.stringify({ error: { code: 500, description: 'no space' } })),
+      callback: (_err, m) =>
+        void m.respond(JSON.stringify({ error: { code: 500, description: 'no space' } })),
     });
     const silent = nc.subscribe(`${subject}.silent`, { callback: () => undefined });
     await nc.flush();

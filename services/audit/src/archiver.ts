@@ -178,7 +178,11 @@ export class Archiver {
       }
       let inFlight = this.pending.get(tenant) ?? new Set<Pending>();
       while (inFlight.size > 0 && countLinks(inFlight) + open.length > MAX_HEAD_LINKS) {
-        await this.writes.get(tenant); // a head names at most MAX_HEAD_LINKS links: let writes catch up
+        // A head names at most MAX_HEAD_LINKS links: let the writes under way catch up first.
+        const writing = this.writes.get(tenant);
+        if (!writing)
+          throw new Error(`the head of tenant ${tenant} would name more than ${MAX_HEAD_LINKS} links`);
+        await writing;
         inFlight = this.pending.get(tenant) ?? new Set<Pending>();
       }
       const claimed = this.claimLinks(
