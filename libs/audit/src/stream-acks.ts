@@ -1,8 +1,8 @@
 /**
  * JetStream publishes whose acknowledgements all come back on one subscription of the publisher's own
  * (`<inbox>.<n>`), matched by their number, with one timer sweeping those overdue. `js.publish` of nats.js
- * makes each publish a request with a timer and an Error (its stack captured, which source maps make
- * costly) of its own; on the request path's processes that cost more CPU than the rest of the trail.
+ * makes each publish a request with a timer and an Error (its stack captured) of its own; on the request
+ * path's processes that cost more CPU than the rest of the trail.
  * Same outcomes: resolves on a stream's acknowledgement (a duplicate too: the stream has the message);
  * rejects when no stream takes the subject (503 no responders), the stream refuses it, the answer is not an
  * acknowledgement, or none comes within the timeout.
