@@ -147,15 +147,24 @@ async function pollToEnd(
     const wait = Math.min(MaxPollMs, Math.max(MinPollMs, advised));
     if (Date.now() + wait >= deadline) return 'timeout';
     if (!(await sleep(wait, signal))) return 'cancelled';
-    const got = await conn.request('tasks/get', { taskId }, undefined, upstreamTimeout(conn.def, deadline));
+    const timeoutMs = upstreamTimeout(conn.def, deadline);
+    const got = await conn.request('tasks/get', { taskId }, undefined, timeoutMs);
     if (signal.aborted) return 'cancelled';
-    if ('error' in got) return Date.now() >= deadline ? 'timeout' : got;
+    if ('error' in got) return cutShort(got, deadline, timeoutMs < conn.def.timeoutMs) ? 'timeout' : got;
     task = got.result;
   }
   // tasks/result blocks until the task ends, carrying what the task asks of the agent on the call's stream.
   const out = await conn.request('tasks/result', { taskId }, origin, Math.max(1, deadline - Date.now()));
   if (signal.aborted) return 'cancelled';
-  return 'error' in out && Date.now() >= deadline ? 'timeout' : out;
+  return 'error' in out && cutShort(out, deadline, true) ? 'timeout' : out;
+}
+
+/**
+ * True when a failed request failed for the call's deadline: it is past, or the request timed out with a
+ * budget the deadline had cut (`capped`; its timer may fire a millisecond before the clock reaches it).
+ */
+function cutShort(out: Extract<Outcome, { error: unknown }>, deadline: number, capped: boolean): boolean {
+  return Date.now() >= deadline || (capped && out.error.code === ErrorCodes.RequestTimeout);
 }
 
 /** Waits `ms`; false when `signal` aborted first. */
