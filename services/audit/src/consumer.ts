@@ -198,7 +198,11 @@ export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Prom
         continue;
       }
       const early = config.consumer.batchWaitMs - (Date.now() - (lastTaken.get(tenant) ?? 0));
-      if (early > 0 && queue.length < Archiver.maxBatch && inflight.size < config.consumer.maxAckPending / 2) {
+      if (
+        early > 0 &&
+        queue.length < Archiver.maxBatch &&
+        inflight.size < config.consumer.maxAckPending / 2
+      ) {
         await sleep(Math.min(early, BATCH_WAIT_STEP_MS));
         continue;
       }

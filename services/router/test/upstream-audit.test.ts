@@ -31,7 +31,13 @@ beforeAll(async () => {
   nats = await spawnNats();
   h = await startHarness({
     natsUrl: nats.url,
-    audit: { enabled: true, mode: 'fail-open', spoolDir: join(dir, 'spool'), spoolMaxBytes: 1024 * 1024, lingerMs: 10 },
+    audit: {
+      enabled: true,
+      mode: 'fail-open',
+      spoolDir: join(dir, 'spool'),
+      spoolMaxBytes: 1024 * 1024,
+      lingerMs: 10,
+    },
   });
   sub = h.bus.nc.subscribe('mg.audit.>', {
     callback: (_err, msg) => void events.push(...eventsOf(AuditMessage.parse(msg.json()))),
