@@ -22,7 +22,7 @@ import {
 } from './bench-targets';
 import { runCell } from './closed-loop';
 import { measureIdleMemory } from './idle-memory';
-import { EVENTS_PER_CALL, renderReport, TARGETS, type AuditStageResults, type CellResult, type IdleResult, type IngestResult } from './report-table';
+import { EVENTS_PER_CALL, peakCallsPerSec, renderReport, TARGETS, type AuditStageResults, type CellResult, type IdleResult, type IngestResult } from './report-table';
 import { measureAuditIngest } from './audit-ingest';
 import { measurePolicyMicro, type PolicyMicroResult } from './policy-micro';
 import { auditStageSetup, measureAccessStage, type AccessStageResult } from './access-stage';
@@ -214,8 +214,7 @@ async function runPhases(env: BenchEnv, natsUrl: string, children: ChildProcesse
       progress(`audit ingest: ${env.BENCH_INGEST_CALLS * EVENTS_PER_CALL} events, one audit replica, embedded store`);
       try {
         // The rate one archiver must keep up with: five times the highest calls/s of any Meshgate row.
-        const peak = Math.max(0, ...cells.filter((c) => c.kind.startsWith('meshgate') && c.figures).map((c) => c.figures!.callsPerSec));
-        ingest = { figures: await measureAuditIngest(children, env.BENCH_INGEST_CALLS, TARGETS.ingestPeakMultiple * peak) };
+        ingest = { figures: await measureAuditIngest(children, env.BENCH_INGEST_CALLS, TARGETS.ingestPeakMultiple * peakCallsPerSec(cells)) };
       } catch (error) {
         progress(`audit ingest FAILED: ${message(error)}`);
         ingest = { error: message(error).split('\n')[0] ?? 'failed' };

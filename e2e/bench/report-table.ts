@@ -128,6 +128,11 @@ export function targetLines(cells: CellResult[], idle: IdleResult[]): string[] {
   return lines;
 }
 
+/** The highest calls/s of any Meshgate row (0 when none was measured): what the archiver must keep up with, five times over. */
+export function peakCallsPerSec(cells: readonly CellResult[]): number {
+  return Math.max(0, ...cells.filter((c) => c.kind.startsWith('meshgate') && c.figures).map((c) => c.figures!.callsPerSec));
+}
+
 /** The audit stages measured side by side in rotating rounds: the trail published, and with its archiver. */
 export interface AuditStageResults {
   publish: AccessStageResult;
@@ -164,7 +169,7 @@ export function auditLines(cells: CellResult[], ingest: IngestResult | undefined
     if (onN && offN)
       lines.push(`info  audit: calls/s at ${TARGETS.throughputSessions} sessions with ${label}: ${onN.callsPerSec.toFixed(0)}, without the trail ${offN.callsPerSec.toFixed(0)} (${(onN.callsPerSec / offN.callsPerSec).toFixed(2)}x)`);
   }
-  const peak = Math.max(0, ...cells.filter((c) => c.kind.startsWith('meshgate') && c.figures).map((c) => c.figures!.callsPerSec));
+  const peak = peakCallsPerSec(cells);
   if (!ingest?.figures) lines.push(`n/a   audit ingest: ${ingest?.error ? 'FAILED' : 'not measured (BENCH_INGEST_CALLS=0)'}`);
   else if (peak === 0) lines.push('n/a   audit ingest: no Meshgate row measured, so no peak to compare with');
   else {

@@ -22,7 +22,6 @@ import {
   MAX_CLAIM,
   MAX_HEAD_LINKS,
   type AppendResult,
-  type ArchiveRecord,
   type AuditArchive,
   type ChainLink,
   type ClaimedLink,
@@ -275,9 +274,7 @@ export class Archiver {
 
   /** True once every record the head claims is written; marks the known head settled. */
   private async claimSettled(tenant: string, current: KnownHead): Promise<boolean> {
-    const ids = current.head.claimed.map((c) => c.eventId);
-    const found = await claimedRecords(this.archive, tenant, current.head);
-    if (ids.some((id) => !found.has(id))) {
+    if (!(await claimWritten(this.archive, tenant, current.head))) {
       // Another replica may be writing it, or moving the head on: read the head again next time.
       this.heads.delete(tenant);
       return false;
@@ -299,21 +296,23 @@ export class Archiver {
 }
 
 /**
- * The records written so far of the links `head` claims, by event id. They were written after the head was
- * stored: where the store tells that time, it bounds where an archive with a trimmed id index looks.
+ * True when every link `head` claims has its record. The records were written after the head was stored:
+ * where the store tells that time, it bounds where an archive with a trimmed id index looks.
  */
-export async function claimedRecords(
+export async function claimWritten(
   archive: AuditArchive,
   tenant: string,
   head: StoredChainHead,
-): Promise<Map<string, ArchiveRecord>> {
+): Promise<boolean> {
   const ids = head.claimed.map((c) => c.eventId);
   const storedAt = head.storedAt;
-  if (!storedAt) return archive.getMany(tenant, ids);
-  return archive.getManyEvents(
-    tenant,
-    ids.map((id) => ({ id, time: storedAt })),
-  );
+  const found = storedAt
+    ? await archive.getManyEvents(
+        tenant,
+        ids.map((id) => ({ id, time: storedAt })),
+      )
+    : await archive.getMany(tenant, ids);
+  return ids.every((id) => found.has(id));
 }
 
 /** Archives one event; what the archive tests and fixtures use. */

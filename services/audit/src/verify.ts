@@ -7,7 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import type { ArchiveRecord, AuditArchive, Checkpoint, StoredChainHead } from '@meshgate/store';
-import { claimedRecords } from './archiver';
+import { claimWritten } from './archiver';
 import { GENESIS_HASH, linkHolds } from './chain';
 import { verifyCheckpoint } from './checkpoint';
 
@@ -125,9 +125,8 @@ export async function verifyTenant(
  * batch right after claiming it, so records missing for longer are reported as removed.
  */
 async function awaitClaim(archive: AuditArchive, tenant: string, head: StoredChainHead): Promise<void> {
-  const ids = head.claimed.map((c) => c.eventId);
   const deadline = Date.now() + CLAIM_WAIT_MS;
-  while ((await claimedRecords(archive, tenant, head)).size < ids.length && Date.now() < deadline)
+  while (!(await claimWritten(archive, tenant, head)) && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 25));
 }
 
