@@ -17,9 +17,63 @@ export const MAX_DEPTH = 512;
 
 /** The canonical JSON text of `value`; throws for a value that has none. */
 export function canonicalJson(value: unknown): string {
+  const plain = plainCopy(value, 0);
+  if (plain !== UNUSUAL) return JSON.stringify(plain);
   const text = write(value, 0);
   if (text === undefined) throw new Error('value has no canonical JSON form');
   return text;
+}
+
+/** What {@link plainCopy} answers for a value its fast path does not take. */
+const UNUSUAL: unique symbol = Symbol('unusual');
+
+/**
+ * The fast path, for plain JSON data (what every audit event is): a copy of `value` whose objects have
+ * their keys inserted in sorted order, so that the native JSON.stringify writes the canonical form in one
+ * pass (and as one flat string, which hashing then reads without flattening it first). Anything the copy
+ * could not carry in order is {@link UNUSUAL} and left to {@link write}: a key V8 would not keep in insertion
+ * order (an integer-like key: its first character a digit) or that a plain object cannot hold as data
+ * (`__proto__`), `undefined`, `toJSON`, a function, symbol or bigint, and nesting past {@link MAX_DEPTH}.
+ * Like `write` it throws for NaN, infinities and lone surrogates (in strings; in keys it leaves them to
+ * `write`).
+ */
+export function plainCopy(value: unknown, depth: number): unknown {
+  switch (typeof value) {
+    case 'string':
+      if (!wellFormed(value)) throw new Error('Lone surrogate is not allowed');
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) throw new Error(`${value} is not allowed`);
+      return value;
+    case 'boolean':
+      return value;
+    case 'object': {
+      if (value === null) return null;
+      if (depth >= MAX_DEPTH) return UNUSUAL;
+      if (Array.isArray(value)) {
+        const out: unknown[] = new Array<unknown>(value.length);
+        for (let i = 0; i < value.length; i++) {
+          const item = plainCopy(value[i], depth + 1);
+          if (item === UNUSUAL) return UNUSUAL;
+          out[i] = item;
+        }
+        return out;
+      }
+      if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return UNUSUAL;
+      const keys = Object.keys(value).sort();
+      const out: Record<string, unknown> = {};
+      for (const key of keys) {
+        const first = key.charCodeAt(0);
+        if ((first >= 48 && first <= 57) || key === '__proto__' || !wellFormed(key)) return UNUSUAL;
+        const member = plainCopy((value as Record<string, unknown>)[key], depth + 1);
+        if (member === UNUSUAL) return UNUSUAL;
+        out[key] = member;
+      }
+      return out;
+    }
+    default:
+      return UNUSUAL;
+  }
 }
 
 function write(value: unknown, depth: number): string | undefined {

@@ -1,7 +1,7 @@
 /** The audit chain's RFC 8785 writer gives the `canonicalize` package's output, and refuses what it refuses. */
 import { describe, expect, it } from 'vitest';
 import canonicalize from 'canonicalize';
-import { canonicalJson } from '../src/canonical';
+import { canonicalJson, plainCopy } from '../src/canonical';
 
 /** A small deterministic generator (mulberry32), so a failure can be replayed. */
 function random(seed: number): () => number {
@@ -38,10 +38,11 @@ const NUMBERS = [
   -2.5,
 ];
 
-function value(next: () => number, depth: number): unknown {
+function value(next: () => number, depth: number, plain = false): unknown {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
   const text = () => Array.from({ length: Math.floor(next() * 6) }, () => pick(ALPHABET)).join('');
   const kind = Math.floor(next() * (depth > 3 ? 5 : 7));
+  if (plain && kind === 4) return 'was undefined';
   switch (kind) {
     case 0:
       return text();
@@ -54,10 +55,10 @@ function value(next: () => number, depth: number): unknown {
     case 4:
       return undefined;
     case 5:
-      return Array.from({ length: Math.floor(next() * 4) }, () => value(next, depth + 1));
+      return Array.from({ length: Math.floor(next() * 4) }, () => value(next, depth + 1, plain));
     default:
       return Object.fromEntries(
-        Array.from({ length: Math.floor(next() * 5) }, () => [text(), value(next, depth + 1)]),
+        Array.from({ length: Math.floor(next() * 5) }, () => [text(), value(next, depth + 1, plain)]),
       );
   }
 }
@@ -69,6 +70,28 @@ describe('canonicalJson', () => {
       const v = { root: value(next, 0), list: [value(next, 1), value(next, 1)] };
       expect(canonicalJson(v)).toBe(canonicalize(v));
     }
+  });
+
+  it('writes plain data in one JSON.stringify pass, the same text as the package', () => {
+    const next = random(2026);
+    let fast = 0;
+    for (let i = 0; i < 5_000; i++) {
+      const v = { root: value(next, 0, true), list: [value(next, 1, true)] };
+      if (typeof plainCopy(v, 0) === 'object') fast++;
+      expect(canonicalJson(v)).toBe(canonicalize(v));
+    }
+    // Keys that start with a digit go the slow way; most generated values have none.
+    expect(fast).toBeGreaterThan(2_500);
+  });
+
+  it('leaves integer-like keys, __proto__, toJSON and undefined to the full writer', () => {
+    const odd = JSON.parse('{"10":1,"9":2,"a":3,"__proto__":{"x":1},"b":[{"2":0,"1":0}]}') as unknown;
+    expect(typeof plainCopy(odd, 0)).toBe('symbol');
+    expect(canonicalJson(odd)).toBe(canonicalize(odd));
+    expect(canonicalJson(odd)).toBe('{"10":1,"9":2,"__proto__":{"x":1},"a":3,"b":[{"1":0,"2":0}]}');
+    expect(typeof plainCopy({ a: undefined }, 0)).toBe('symbol');
+    expect(typeof plainCopy({ at: new Date(0) }, 0)).toBe('symbol');
+    expect(canonicalJson({ a: undefined, b: [undefined] })).toBe('{"b":[null]}');
   });
 
   it('sorts keys by UTF-16 code units and honours toJSON', () => {

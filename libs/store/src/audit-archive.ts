@@ -22,14 +22,20 @@ export type ChainLink = z.infer<typeof ChainLink>;
 export const ArchiveRecord = z.object({ v: z.literal(1), event: AuditEvent, link: ChainLink });
 export type ArchiveRecord = z.infer<typeof ArchiveRecord>;
 
-/** Links one archiver claims at once, at most: a batch of one tenant's events. */
-export const MAX_CLAIM = 256;
+/**
+ * Links one archiver claims at once, at most: a batch of one tenant's events. Each batch costs a few NATS
+ * round trips and a head write whatever its size, so under load larger batches archive more events per
+ * second (1,024 against 256: about 1.5 times as many on the bench's two cores); the head naming them stays
+ * near 200 KB of JSON, and the block of their records under the block size limit for events of ordinary size.
+ */
+export const MAX_CLAIM = 1024;
 
 /**
- * Links a chain head names at most: an archiver claims its next batch while the previous one is being
- * written, and the head names the links of both (a few batches at most).
+ * Links a chain head names at most: an archiver can claim its next batch while the previous one is being
+ * written, and the head then names the links of both. Twice MAX_CLAIM keeps the head near 450 KB, well
+ * below NATS's default 1 MiB message limit.
  */
-export const MAX_HEAD_LINKS = 4 * MAX_CLAIM;
+export const MAX_HEAD_LINKS = 2 * MAX_CLAIM;
 
 /** A link claimed for an event whose record may not be written yet. */
 export const ClaimedLink = ChainLink.extend({ eventId: z.uuid() });
@@ -96,6 +102,12 @@ export interface AuditPage {
 export interface ArchiveEntry {
   event: AuditEvent;
   link: ChainLink;
+  /**
+   * The event's JSON text, when the caller has it already (the archiver has the canonical form it hashed):
+   * an adapter that stores JSON may write it as it is rather than serialise the event again. It must be a
+   * JSON text of `event`.
+   */
+  json?: string;
 }
 
 /** An event id with the event's own time, so an archive with a bounded id index knows how far back to look. */

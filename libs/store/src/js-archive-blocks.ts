@@ -23,12 +23,13 @@ const CLOSE = ']}';
 
 /**
  * The blocks holding `records` (one tenant's, in order), each at most `maxBytes` long unless a single
- * record is longer.
+ * record is longer. `eventJson` gives a record's event as JSON text where the caller has it already.
  */
 export function encodeBlocks(
   prefix: string,
   records: readonly ArchiveRecord[],
   maxBytes = MAX_BLOCK_BYTES,
+  eventJson: (record: ArchiveRecord) => string | undefined = () => undefined,
 ): EncodedBlock[] {
   const blocks: EncodedBlock[] = [];
   let part: ArchiveRecord[] = [];
@@ -41,7 +42,11 @@ export function encodeBlocks(
     bytes = OPEN.length + CLOSE.length;
   };
   for (const record of records) {
-    const text = JSON.stringify(record);
+    const json = eventJson(record);
+    const text =
+      json === undefined
+        ? JSON.stringify(record)
+        : `{"v":1,"event":${json},"link":${JSON.stringify(record.link)}}`;
     // Each record after the first of a block is preceded by a comma.
     const size = Buffer.byteLength(text);
     if (part.length > 0 && bytes + 1 + size > maxBytes) flush();

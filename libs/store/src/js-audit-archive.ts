@@ -136,7 +136,8 @@ export class JsAuditArchive implements AuditArchive {
     const fresh = new Map<string, ArchiveRecord>();
     for (const r of records) if (!stored.has(r.event.id) && !fresh.has(r.event.id)) fresh.set(r.event.id, r);
     // The parts of a split batch go one after the other, so the stream holds them in chain order.
-    for (const block of encodeBlocks(this.prefix, [...fresh.values()])) {
+    const json = new Map<ArchiveRecord, string | undefined>(records.map((r, i) => [r, entries[i]!.json]));
+    for (const block of encodeBlocks(this.prefix, [...fresh.values()], undefined, (r) => json.get(r))) {
       const ack = await this.js.publish(block.subject, block.data, { msgID: block.msgId });
       if (!ack.duplicate) this.lookup.noteWrite(ack.seq, block.records);
       else for (const [id, r] of await this.storedAt(ack.seq, block.records)) stored.set(id, r);

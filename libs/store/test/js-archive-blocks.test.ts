@@ -32,6 +32,19 @@ describe('encodeBlocks', () => {
     expect(blocks.flatMap((b) => decodeRecords({ seq: 1, data: b.data }))).toEqual(list);
   });
 
+  it("writes an event's JSON text as given, the records read back the same", () => {
+    const list = records(4);
+    // Keys in another order than the event's own: the text is written as it is.
+    const text = (r: (typeof list)[number]) =>
+      JSON.stringify(Object.fromEntries(Object.entries(r.event).reverse()));
+    const [block] = encodeBlocks('mg.archive', list, undefined, text);
+    const stored = new TextDecoder().decode(block!.data);
+    for (const r of list) expect(stored).toContain(`"event":${text(r)}`);
+    expect(decodeRecords({ seq: 1, data: block!.data })).toEqual(list);
+    // Without a text the event is serialised: the same records either way.
+    expect(encodeBlocks('mg.archive', list, undefined, () => undefined)[0]!.records).toEqual(list);
+  });
+
   it('gives a record larger than the size a block of its own', () => {
     expect(encodeBlocks('mg.archive', records(2), 10).map((b) => b.records.length)).toEqual([1, 1]);
   });

@@ -222,7 +222,11 @@ export class Archiver {
     outcomes: (ArchiveOutcome | undefined)[],
     batch: BatchOptions,
   ): Promise<void> {
-    const entries = open.map((i, k) => ({ event: events[i]!, link: claimed[k]! }));
+    const entries = open.map((i, k) => ({
+      event: events[i]!,
+      link: claimed[k]!,
+      json: canonical(events[i]!),
+    }));
     try {
       const written =
         Date.now() < (batch.blockUntil ?? 0)

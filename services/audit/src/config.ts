@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 /**
  * The archiver's configuration: a pure function of the environment, validated once at start-up. Every bad
  * variable is named in one error (see parseEnv). Stream, consumer and bucket names are fields so that tests
@@ -64,6 +65,11 @@ export const AuditEnv = z.object({
    * request path (one machine, `meshgate start`) it gives way to it. 0 keeps the default priority.
    */
   MESHGATE_AUDIT_NICE: Int(0, 19).default(10),
+  /**
+   * Threads that read (decode, validate, write the canonical form of) stream messages beside the archiving
+   * thread; 0 reads on that thread. Default: 1 where the machine has more than one core, else 0.
+   */
+  MESHGATE_AUDIT_READER_THREADS: Int(0, 16).optional(),
 });
 export type AuditEnv = z.infer<typeof AuditEnv>;
 
@@ -72,6 +78,8 @@ export interface AuditConfig {
   natsUrl: string;
   logLevel: AuditEnv['LOG_LEVEL'];
   instanceId: string;
+  /** Reader threads beside the archiving thread (reader-pool.ts); 0 reads on that thread. */
+  readerThreads: number;
   /** Niceness the process takes at start (main.ts): 0..19. */
   nice: number;
   /** Probe, metrics and API address (loopback by default); port 0 picks a free port. */
@@ -111,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AuditConfig {
     logLevel: e.LOG_LEVEL,
     instanceId: e.INSTANCE_ID ?? newInstanceId('audit'),
     nice: e.MESHGATE_AUDIT_NICE,
+    readerThreads: e.MESHGATE_AUDIT_READER_THREADS ?? (availableParallelism() > 1 ? 1 : 0),
     host: e.AUDIT_HOST,
     port: e.AUDIT_PORT,
     ...(e.MESHGATE_AUDIT_SIGNING_KEY !== undefined ? { signingKeyPem: e.MESHGATE_AUDIT_SIGNING_KEY } : {}),

@@ -27,7 +27,8 @@ import { ensureAuditStream } from '@meshgate/audit';
 import { Archiver, type ArchiveOutcome } from './archiver';
 import type { AuditConfig } from './config';
 import { publishDeadLetter, type DeadLetter } from './dead-letter';
-import { readStreamMessage } from './event-message';
+import type { StreamMessage } from './event-message';
+import { inlineReader, type MessageReader } from './reader-pool';
 
 export interface ArchiverConsumerOptions {
   nc: NatsConnection;
@@ -39,6 +40,8 @@ export interface ArchiverConsumerOptions {
   onError: (err: unknown) => void;
   /** Told when the pull is started afresh (a reconnect, missed heartbeats). */
   onRestart?: (reason: string) => void;
+  /** Where messages are read: reader threads (reader-pool.ts) or, by default, this thread. */
+  reader?: MessageReader;
 }
 
 /** A running consumer. */
@@ -233,8 +236,21 @@ export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Prom
     }
   };
 
+  // Messages are read in parallel but queued in delivery order: each waits for the one before it.
+  const reader = opts.reader ?? inlineReader;
+  let turn: Promise<unknown> = Promise.resolve();
   const dispatch = async (m: JsMsg): Promise<void> => {
-    const read = readStreamMessage(m.subject, m.data);
+    const reading = reader.read(m.subject, m.data);
+    const mine = turn.then(() => reading);
+    turn = mine.catch(() => undefined);
+    let read: StreamMessage;
+    try {
+      read = await mine;
+    } catch (err) {
+      opts.onError(err);
+      m.nak(RETRY_MS);
+      return;
+    }
     if (!read.ok) {
       if (await deadLetter(m, read.reason)) m.ack();
       else m.nak(RETRY_MS);

@@ -15,6 +15,7 @@ import { archiveFeed } from './archive-feed';
 import { startCheckpointer } from './checkpointer';
 import type { AuditConfig } from './config';
 import { startArchiverConsumer } from './consumer';
+import { inlineReader, startReaderPool, type MessageReader } from './reader-pool';
 import { ensureDeadLetterStream } from './dead-letter';
 import { buildHttpApp } from './http-app';
 import { createMetrics } from './metrics';
@@ -42,6 +43,7 @@ export async function start(config: AuditConfig): Promise<AuditHandle> {
   });
   const bus = await Bus.connect({ url: config.natsUrl, name: `meshgate-audit-${config.instanceId}` });
   let mongo: MongoAuditArchive | undefined;
+  let reader: MessageReader = inlineReader;
   try {
     const onCorrupt = (streamSeq: number, reason: string) =>
       log.warn({ streamSeq, reason }, 'skipped an unreadable archive record');
@@ -66,10 +68,15 @@ export async function start(config: AuditConfig): Promise<AuditHandle> {
     });
     // Since when, and why, writes to the archive fail (a full disk, an unreachable store): /readyz says so.
     let failing: { since: string; message: string } | null = null;
+    if (config.readerThreads > 0)
+      reader = await startReaderPool(config.readerThreads, (err) =>
+        log.error({ err }, 'an audit reader thread failed; its messages will be redelivered'),
+      );
     const consumer = await startArchiverConsumer({
       nc: bus.nc,
       archive,
       config,
+      reader,
       onArchived: (tenant, link) => {
         failing = null;
         metrics.archived.inc();
@@ -147,6 +154,7 @@ export async function start(config: AuditConfig): Promise<AuditHandle> {
       await checkpointer.stop();
       await trail.stop();
       await verifier?.stop();
+      await reader.close();
       throw err;
     });
     log.info({ url, keyId: key.keyId, publicKey: key.publicKeyPem }, 'audit archiver started');
@@ -162,6 +170,7 @@ export async function start(config: AuditConfig): Promise<AuditHandle> {
           await verifier?.stop();
           await endpoint.stop();
           await consumer.stop();
+          await reader.close();
           await checkpointer.stop();
           await trail.stop();
           await mongo?.close();
@@ -170,6 +179,7 @@ export async function start(config: AuditConfig): Promise<AuditHandle> {
         })()),
     };
   } catch (err) {
+    await reader.close();
     await mongo?.close();
     await bus.close();
     throw err;
