@@ -29,7 +29,7 @@ export const AuditEnv = z.object({
   MESHGATE_AUDIT_CHECKPOINT_S: Int(1, 86_400).default(60),
   MESHGATE_AUDIT_MAX_ACK_PENDING: Int(1, 100_000).default(256),
   MESHGATE_AUDIT_ACK_WAIT_S: Int(1, 3_600).default(10),
-  MESHGATE_AUDIT_BATCH_WAIT_MS: Int(0, 1_000).default(20),
+  MESHGATE_AUDIT_BATCH_WAIT_MS: Int(0, 5_000).default(250),
   MESHGATE_AUDIT_STREAM_MAX_AGE_S: Int(0, 10 * 365 * 86_400).default(30 * 86_400),
   MESHGATE_AUDIT_STREAM_REPLICAS: Int(1, 5).default(1),
   MESHGATE_AUDIT_STREAM_MAX_BYTES: Int(1024 ** 2, 2 ** 50).default(10 * 1024 ** 3),

@@ -28,7 +28,7 @@ import { Archiver, type ArchiveOutcome } from './archiver';
 import type { AuditConfig } from './config';
 import { publishDeadLetter, type DeadLetter } from './dead-letter';
 import type { StreamMessage } from './event-message';
-import { inlineReader, type MessageReader } from './reader-pool';
+import { INLINE_BYTES, inlineReader, type MessageReader } from './reader-pool';
 
 export interface ArchiverConsumerOptions {
   nc: NatsConnection;
@@ -62,13 +62,33 @@ interface Delivery {
   done: () => void;
 }
 
-/** An event waiting in its tenant's queue, and its message. */
+/** An event read from its message, waiting in its tenant's queue. */
 interface Queued {
   event: AuditEvent;
   delivery: Delivery;
 }
 
+/**
+ * A message waiting in its tenant's queue, not read yet: a large one is being read on a reader thread
+ * already (`reading`), a small one is read with the others when its tenant's next batch is taken (one
+ * after the other, which at low rates costs a fraction of reading each as it comes in).
+ */
+interface Unread {
+  m: JsMsg;
+  reading?: Promise<StreamMessage>;
+  done: () => void;
+}
+
+/** A tenant's queue: messages not read yet, then the events read from earlier ones, in delivery order. */
+interface TenantQueue {
+  unread: Unread[];
+  unreadBytes: number;
+  events: Queued[];
+}
+
 const RETRY_MS = 1_000;
+/** Unread bytes that count as a full batch waiting (about MAX_CLAIM events of a few hundred bytes). */
+const FULL_BATCH_BYTES = 256 * 1024;
 /**
  * Batches of one tenant under way at once (claimed or being written). The archiver can claim the next batch
  * while the last is written, but a write that fails under a later claim (a NATS crash) is completed after
@@ -76,8 +96,6 @@ const RETRY_MS = 1_000;
  * once (73 records). One at a time until the archive's readers allow for it (ADR 003).
  */
 const PIPELINE = 1;
-/** How often a tenant waiting for its next batch looks whether a full batch is there already. */
-const BATCH_WAIT_STEP_MS = 5;
 const WAITING_MS = 250;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const notFound = (err: unknown, code: number) => err instanceof JetStreamApiError && err.code === code;
@@ -134,7 +152,7 @@ export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Prom
   let stopped = false;
   let messages: ConsumerMessages | null = null;
   const archiver = new Archiver(archive);
-  const queues = new Map<string, Queued[]>();
+  const queues = new Map<string, TenantQueue>();
   const inflight = new Set<Promise<void>>();
 
   /** Stores a dead letter for a message, or one event of it; false when that failed. */
@@ -184,11 +202,23 @@ export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Prom
   // acknowledgements held back near their bound): at low rates a few larger batches, not one per message,
   // cost NATS (on the request path's cores too) far less.
   const lastTaken = new Map<string, number>();
+  // A tenant waiting for its next batch sleeps until it is due, or until a full batch is queued (`wake`).
+  const wakers = new Map<string, () => void>();
+  const nap = (tenant: string, ms: number) =>
+    new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        wakers.delete(tenant);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      wakers.set(tenant, wake);
+    });
   const work = async (tenant: string) => {
     const running = new Set<Promise<void>>();
     for (;;) {
       const queue = queues.get(tenant);
-      if (!queue || queue.length === 0) {
+      if (!queue || (queue.events.length === 0 && queue.unread.length === 0)) {
         if (running.size === 0) {
           queues.delete(tenant);
           return;
@@ -203,14 +233,17 @@ export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Prom
       const early = config.consumer.batchWaitMs - (Date.now() - (lastTaken.get(tenant) ?? 0));
       if (
         early > 0 &&
-        queue.length < Archiver.maxBatch &&
+        queue.events.length < Archiver.maxBatch &&
+        queue.unreadBytes < FULL_BATCH_BYTES &&
         inflight.size < config.consumer.maxAckPending / 2
       ) {
-        await sleep(Math.min(early, BATCH_WAIT_STEP_MS));
+        await nap(tenant, early);
         continue;
       }
       lastTaken.set(tenant, Date.now());
-      const batch = queue.splice(0, Archiver.maxBatch);
+      await readQueued(queue);
+      if (queue.events.length === 0) continue;
+      const batch = queue.events.splice(0, Archiver.maxBatch);
       const task = archiveQueued(tenant, batch);
       running.add(task);
       void task.finally(() => running.delete(task));
@@ -236,49 +269,79 @@ export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Prom
     }
   };
 
-  // Messages are read in parallel but queued in delivery order: each waits for the one before it.
   const reader = opts.reader ?? inlineReader;
-  let turn: Promise<unknown> = Promise.resolve();
-  const dispatch = async (m: JsMsg): Promise<void> => {
-    const reading = reader.read(m.subject, m.data);
-    const mine = turn.then(() => reading);
-    turn = mine.catch(() => undefined);
-    let read: StreamMessage;
-    try {
-      read = await mine;
-    } catch (err) {
-      opts.onError(err);
-      m.nak(RETRY_MS);
-      return;
+
+  /** Reads the queue's unread messages in order until a full batch of events is queued. */
+  const readQueued = async (queue: TenantQueue): Promise<void> => {
+    while (queue.events.length < Archiver.maxBatch && queue.unread.length > 0) {
+      const unread = queue.unread.shift()!;
+      queue.unreadBytes -= unread.m.data.byteLength;
+      let read: StreamMessage;
+      try {
+        read = await (unread.reading ?? reader.read(unread.m.subject, unread.m.data));
+      } catch (err) {
+        opts.onError(err);
+        unread.m.nak(RETRY_MS);
+        unread.done();
+        continue;
+      }
+      const events = await accepted(unread.m, read);
+      if (events.length === 0) {
+        unread.done();
+        continue;
+      }
+      const delivery: Delivery = { m: unread.m, left: events.length, done: unread.done };
+      for (const event of events) queue.events.push({ event, delivery });
     }
+  };
+
+  /**
+   * The events of a message read to archive: none when it is refused whole or holds none (it is
+   * acknowledged once its dead letter is stored) or a dead letter could not be stored (it is negatively
+   * acknowledged, to be read again).
+   */
+  const accepted = async (m: JsMsg, read: StreamMessage): Promise<AuditEvent[]> => {
     if (!read.ok) {
       if (await deadLetter(m, read.reason)) m.ack();
       else m.nak(RETRY_MS);
-      return;
+      return [];
     }
     const letters = await Promise.all(
       read.rejected.map((r) => deadLetter(m, r.reason, { index: r.index, data: r.data })),
     );
     if (letters.includes(false)) {
       m.nak(RETRY_MS);
-      return;
+      return [];
     }
-    if (read.events.length === 0) {
-      m.ack();
-      return;
-    }
-    const tenant = read.events[0]!.tenant;
-    return new Promise<void>((done) => {
-      const delivery: Delivery = { m, left: read.events.length, done };
-      const items = read.events.map((event) => ({ event, delivery }));
+    if (read.events.length === 0) m.ack();
+    return read.events;
+  };
+
+  /**
+   * Queues a message under the tenant its subject names (`mg.audit.<tenant>.<kind>`; reading refuses an
+   * event of another); resolves once it is settled.
+   */
+  const dispatch = (m: JsMsg): Promise<void> =>
+    new Promise<void>((done) => {
+      const tenant = m.subject.split('.').at(-2) ?? '';
+      const unread: Unread = { m, done };
+      if (m.data.byteLength >= INLINE_BYTES) {
+        unread.reading = reader.read(m.subject, m.data);
+        // Awaited when its batch is taken; a failure until then is not an unhandled rejection.
+        unread.reading.catch(() => undefined);
+      }
       const queue = queues.get(tenant);
-      if (queue) queue.push(...items);
-      else {
-        queues.set(tenant, items);
+      if (queue) {
+        queue.unread.push(unread);
+        queue.unreadBytes += m.data.byteLength;
+        // This message is not counted in flight yet.
+        if (queue.unreadBytes >= FULL_BATCH_BYTES || inflight.size + 1 >= config.consumer.maxAckPending / 2)
+          wakers.get(tenant)?.();
+      } else {
+        queues.set(tenant, { unread: [unread], unreadBytes: m.data.byteLength, events: [] });
         void work(tenant);
       }
     });
-  };
 
   const loop = (async () => {
     while (!stopped) {

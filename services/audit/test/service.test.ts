@@ -19,6 +19,7 @@ import { JsAuditArchive } from '@meshgate/store';
 import { outgoingMessages } from '@meshgate/audit';
 import { nextLink } from '../src/chain';
 import { loadConfig, type AuditConfig } from '../src/config';
+import { INLINE_BYTES } from '../src/reader-pool';
 import { start, type AuditHandle } from '../src/service';
 import { AuditVerifyReply, AuditVerifySubject } from '../src/verify-endpoint';
 import { spawnNats } from '@meshgate/testing';
@@ -291,6 +292,40 @@ describe('audit service', () => {
     await expect(
       bus.request(AuditVerifySubject, { tenant: 'Bad.Tenant' }, AuditVerifyReply, { timeoutMs: 2_000 }),
     ).rejects.toMatchObject({ code: 400 });
+  });
+
+  it('reads large batches on a reader thread and archives every message in delivery order', async () => {
+    const iso = isolate();
+    isolated.push(iso);
+    await startService(iso, { MESHGATE_AUDIT_READER_THREADS: '1' });
+    let n = 0;
+    const events = (count: number) => Array.from({ length: count }, () => responseSent('acme', ++n));
+    const [a, b, c, d] = [events(3), events(150), events(1), events(150)];
+    const bBad = [...b.slice(0, 70), { v: 2 }, ...b.slice(70)];
+    const messages = [
+      { batch: randomUUID(), events: a },
+      { batch: randomUUID(), events: bBad },
+      c[0]!,
+      { batch: randomUUID(), events: d },
+    ];
+    const js = jetstream(nc);
+    const sizes: number[] = [];
+    for (const m of messages) {
+      const line = JSON.stringify(m);
+      sizes.push(Buffer.byteLength(line));
+      const msgID = 'batch' in m ? m.batch : m.id;
+      await js.publish(`${iso.auditPrefix}.acme.response-sent`, line, { msgID });
+    }
+    // Two of them are large enough for the reader thread, two are read on the archiving thread.
+    expect(sizes.map((size) => size >= INLINE_BYTES)).toEqual([false, true, false, true]);
+    const archive = await JsAuditArchive.open(nc, iso.archive);
+    await expectChain(archive, 'acme', [...a, ...b, ...c, ...d]);
+    const jsm = await jetstreamManager(nc);
+    await eventually(async () => (await jsm.streams.info(iso.config.deadLetter.stream)).state.messages === 1);
+    const letter = (await jsm.streams.getMessage(iso.config.deadLetter.stream, { seq: 1 }))!.json<{
+      index: number;
+    }>();
+    expect(letter.index).toBe(70);
   });
 
   it('archives the valid events of a batch and sends each invalid one to the dead letter on its own', async () => {
