@@ -64,7 +64,7 @@ const BenchEnv = z.object({
   /** Sequential admissions per case of the limiter micro-benchmark (libs/policy/bench/limits.ts); 0 skips it. */
   BENCH_LIMITS_CALLS: z.coerce.number().int().min(0).max(10_000_000).refine((n) => n === 0 || n >= 1000, 'must be 0 or >= 1000').default(200_000),
   /** tools/calls (four events each) in the audit ingest backlog; 0 skips the ingest measurement. */
-  BENCH_INGEST_CALLS: z.coerce.number().int().min(0).max(1_000_000).default(20_000),
+  BENCH_INGEST_CALLS: z.coerce.number().int().min(0).max(1_000_000).default(50_000),
   BENCH_DURATION_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   BENCH_WARMUP_CALLS: z.coerce.number().int().min(0).max(1_000_000).default(3000),
   BENCH_SESSIONS: SessionCounts.default([1, 32]),
