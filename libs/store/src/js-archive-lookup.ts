@@ -31,10 +31,20 @@ export interface ArchiveLookupOptions {
   onCorrupt?: OnCorrupt | undefined;
 }
 
-/** An id to look for, with its event's time in ms when known. */
+/**
+ * An id to look for, with its event's time (ISO 8601) when known: read only for an id the index does not
+ * know and whose record may be older than the index (most lookups never parse it).
+ */
 export interface LookupRef {
   id: string;
-  timeMs?: number | undefined;
+  time?: string | undefined;
+}
+
+/** The time of a ref in ms, or undefined when it has none or it does not parse. */
+function timeMsOf(ref: LookupRef): number | undefined {
+  if (ref.time === undefined) return undefined;
+  const ms = Date.parse(ref.time);
+  return Number.isNaN(ms) ? undefined : ms;
 }
 
 /** Messages read one by one when catching up before reading the rest through a consumer. */
@@ -127,7 +137,10 @@ export class ArchiveLookup {
       index.setOldestTime(oldest.seq, horizonTime);
     }
     const bound = (horizonTime ?? Infinity) + this.opts.clockSkewMs;
-    return misses.filter((ref) => !(ref.timeMs !== undefined && ref.timeMs > bound));
+    return misses.filter((ref) => {
+      const timeMs = timeMsOf(ref);
+      return !(timeMs !== undefined && timeMs > bound);
+    });
   }
 
   /** The records of those ids among the messages before the horizon. */
@@ -137,7 +150,7 @@ export class ArchiveLookup {
     refs: readonly LookupRef[],
   ): Promise<Map<string, ArchiveRecord>> {
     const wanted = new Set(refs.map((r) => r.id));
-    const times = refs.map((r) => r.timeMs);
+    const times = refs.map(timeMsOf);
     const from = times.every((t) => t !== undefined)
       ? await this.firstStoredAtOrAfter(Math.min(...times) - this.opts.clockSkewMs, index.horizon)
       : 1;

@@ -259,12 +259,9 @@ export class JsAuditArchive implements AuditArchive {
   }
 }
 
-/** Lookup references of events, with their times when they parse. */
+/** Lookup references of events: their ids and times (parsed only where a lookup needs them). */
 function refsOf(events: readonly EventRef[]): LookupRef[] {
-  return events.map(({ id, time }) => {
-    const timeMs = Date.parse(time);
-    return Number.isNaN(timeMs) ? { id } : { id, timeMs };
-  });
+  return events.map(({ id, time }) => ({ id, time }));
 }
 
 function safeJson(text: string): unknown {

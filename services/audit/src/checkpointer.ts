@@ -20,9 +20,12 @@ interface TenantState {
   last: ChainLink;
 }
 
-/** A running checkpointer: tell it each link written, stop it on shutdown (one last round first). */
+/**
+ * A running checkpointer: tell it the links written (a batch of one tenant's, in seq order), stop it on
+ * shutdown (one last round first).
+ */
 export interface Checkpointer {
-  archived(tenant: string, link: ChainLink): void;
+  archived(tenant: string, links: readonly ChainLink[]): void;
   stop(): Promise<void>;
 }
 
@@ -51,15 +54,17 @@ export function startCheckpointer(opts: CheckpointerOptions): Checkpointer {
   timer.unref();
 
   return {
-    archived(tenant, link) {
-      const state = tenants.get(tenant);
-      if (!state) tenants.set(tenant, { pending: 1, last: link });
-      else {
-        state.pending++;
-        if (link.seq > state.last.seq) state.last = link;
+    archived(tenant, links) {
+      for (const link of links) {
+        const state = tenants.get(tenant);
+        if (!state) tenants.set(tenant, { pending: 1, last: link });
+        else {
+          state.pending++;
+          if (link.seq > state.last.seq) state.last = link;
+        }
+        const current = tenants.get(tenant)!;
+        if (current.pending >= opts.every) checkpoint(tenant, current);
       }
-      const current = tenants.get(tenant)!;
-      if (current.pending >= opts.every) checkpoint(tenant, current);
     },
     async stop() {
       clearInterval(timer);

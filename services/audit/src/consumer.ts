@@ -25,6 +25,7 @@ import type { AuditEvent } from '@meshgate/contracts';
 import type { AuditArchive, ChainLink } from '@meshgate/store';
 import { ensureAuditStream } from '@meshgate/audit';
 import { Archiver, type ArchiveOutcome } from './archiver';
+import { canonical } from './chain';
 import type { AuditConfig } from './config';
 import { publishDeadLetter, type DeadLetter } from './dead-letter';
 import type { StreamMessage } from './event-message';
@@ -34,7 +35,8 @@ export interface ArchiverConsumerOptions {
   nc: NatsConnection;
   archive: AuditArchive;
   config: Pick<AuditConfig, 'stream' | 'consumer' | 'deadLetter'>;
-  onArchived: (tenant: string, link: ChainLink) => void;
+  /** Told once per batch: the links of the events of `tenant` it archived, in seq order. */
+  onArchived: (tenant: string, links: ChainLink[]) => void;
   onDuplicate: () => void;
   onDeadLetter: (reason: string, subject: string) => void;
   onError: (err: unknown) => void;
@@ -181,18 +183,29 @@ export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Prom
     delivery.done();
   };
 
-  const settle = async ({ delivery, event }: Queued, outcome: ArchiveOutcome) => {
-    if (outcome.status === 'archived') {
-      opts.onArchived(event.tenant, outcome.link);
-      settled(delivery);
-    } else if (outcome.status === 'duplicate') {
-      opts.onDuplicate();
-      settled(delivery);
-    } else if (outcome.status === 'conflict') {
-      const data = new TextEncoder().encode(JSON.stringify(event));
-      const stored = await deadLetter(delivery.m, outcome.reason, { eventId: event.id, data });
-      settled(delivery, stored ? undefined : RETRY_MS);
-    } else settled(delivery, WAITING_MS);
+  /** Settles each event of a batch by its outcome; resolves once the dead letters of conflicts are stored. */
+  const settleBatch = async (tenant: string, batch: Queued[], outcomes: ArchiveOutcome[]) => {
+    const archived: ChainLink[] = [];
+    const conflicts: Promise<void>[] = [];
+    batch.forEach(({ delivery, event }, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.status === 'archived') {
+        archived.push(outcome.link);
+        settled(delivery);
+      } else if (outcome.status === 'duplicate') {
+        opts.onDuplicate();
+        settled(delivery);
+      } else if (outcome.status === 'conflict') {
+        const data = new TextEncoder().encode(canonical(event));
+        conflicts.push(
+          deadLetter(delivery.m, outcome.reason, { eventId: event.id, data }).then((stored) =>
+            settled(delivery, stored ? undefined : RETRY_MS),
+          ),
+        );
+      } else settled(delivery, WAITING_MS);
+    });
+    if (archived.length > 0) opts.onArchived(tenant, archived);
+    await Promise.all(conflicts);
   };
 
   // One worker per tenant with queued events: it archives everything queued so far as one batch (up to
@@ -262,7 +275,7 @@ export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Prom
         batch.map((q) => q.event),
         { blockUntil: marked + config.consumer.ackWaitMs / 2 },
       );
-      await Promise.all(batch.map((q, i) => settle(q, outcomes[i]!)));
+      await settleBatch(tenant, batch, outcomes);
     } catch (err) {
       opts.onError(err);
       for (const q of batch) settled(q.delivery, RETRY_MS);

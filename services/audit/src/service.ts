@@ -77,10 +77,10 @@ export async function start(config: AuditConfig): Promise<AuditHandle> {
       archive,
       config,
       reader,
-      onArchived: (tenant, link) => {
+      onArchived: (tenant, links) => {
         failing = null;
-        metrics.archived.inc();
-        checkpointer.archived(tenant, link);
+        metrics.archived.inc(links.length);
+        checkpointer.archived(tenant, links);
       },
       onDuplicate: () => {
         failing = null;
