@@ -97,7 +97,14 @@ class ReaderThread {
     if ('error' in reply) pending.reject(new Error(`an audit reader thread failed: ${reply.error}`));
     else if (!reply.ok) pending.resolve({ ok: false, reason: reply.reason });
     else {
-      const events = JSON.parse(`[${reply.texts.join(',')}]`) as AuditEvent[];
+      let events: AuditEvent[];
+      try {
+        events = JSON.parse(`[${reply.texts.join(',')}]`) as AuditEvent[];
+      } catch (err) {
+        // Never from canonical texts; if it were, the message is read again rather than the process lost.
+        pending.reject(new Error(`an audit reader thread answered unreadable events: ${String(err)}`));
+        return;
+      }
       events.forEach((event, i) => rememberCanonical(event, reply.texts[i]!));
       pending.resolve({ ok: true, events, rejected: reply.rejected });
     }
