@@ -117,6 +117,17 @@ export interface EventRef {
   time: string;
 }
 
+/** What the caller of a lookup knows of the tenant's other writers. */
+export interface LookupOptions {
+  /**
+   * Any record of the tenant another writer stored since the caller last looked belongs to a claim made
+   * after the head the caller knows (it moved that head itself, or saw every record that head claims
+   * written), so the caller's next compare-and-set fails on it: an adapter may answer from the records it
+   * has read and written itself, without asking the store what others wrote since.
+   */
+  soleWriter?: boolean;
+}
+
 /** The result of an append: the stored record, and whether this call wrote it. */
 export interface AppendResult {
   record: ArchiveRecord;
@@ -139,7 +150,9 @@ export interface AuditArchive {
    * batch too large for one message). Entries whose event id the archive already knows are not written
    * again: their stored record is returned, `created: false`; an id repeated in the batch is written once.
    * One result per entry, in order. All entries must be of one tenant, at most {@link MAX_CLAIM}: a
-   * RangeError otherwise; an invalid entry rejects the whole call before anything is written.
+   * RangeError otherwise; an invalid entry rejects the whole call before anything is written. An adapter
+   * may look the ids up among the records it has read and written itself, without asking the store again:
+   * the caller looked them up before its claim, and no one else can be writing them.
    */
   appendBlock(entries: readonly ArchiveEntry[]): Promise<AppendResult[]>;
   /** The record of an event id of any tenant, or null (may be slow: not for the archiving path). */
@@ -154,7 +167,11 @@ export interface AuditArchive {
    * does not reach back to the beginning (the embedded one looks for an unknown id only where a record of
    * an event of that time can be). An invalid time is treated as unknown.
    */
-  getManyEvents(tenant: string, events: readonly EventRef[]): Promise<Map<string, ArchiveRecord>>;
+  getManyEvents(
+    tenant: string,
+    events: readonly EventRef[],
+    opts?: LookupOptions,
+  ): Promise<Map<string, ArchiveRecord>>;
   /**
    * Records of `tenant` with `seq >= fromSeq`, at most `limit`, in seq order (records sharing a seq, which
    * only tampering produces, follow each other in storage order).

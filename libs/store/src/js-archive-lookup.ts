@@ -55,6 +55,8 @@ export class ArchiveLookup {
   private index: ArchiveIndex | undefined;
   private running: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
+  /** The stream seq of this process's last write: the index is behind while it has not reached it. */
+  private ownLast = 0;
   private readonly all: string;
 
   constructor(
@@ -87,8 +89,18 @@ export class ArchiveLookup {
     return run;
   }
 
+  /**
+   * True when the index holds every message up to the last one this process wrote: it then knows all this
+   * process stored, and whatever it read at its last catch-up. A lookup that need not see what others
+   * stored since (AuditArchive's `soleWriter`) may skip `sync`.
+   */
+  get current(): boolean {
+    return this.index !== undefined && this.ownLast <= this.index.seen;
+  }
+
   /** Indexes a message this process has just stored, when it is the next one (else catch-up reads it). */
   noteWrite(seq: number, records: readonly ArchiveRecord[]): void {
+    this.ownLast = Math.max(this.ownLast, seq);
     const tenant = records[0]?.event.tenant;
     if (!this.index || seq !== this.index.seen + 1 || tenant === undefined) return;
     this.index.add({ seq, tenant, timeMs: undefined, ids: records.map((r) => r.event.id) });

@@ -33,6 +33,7 @@ import {
   type AuditArchive,
   type AuditPage,
   type EventRef,
+  type LookupOptions,
   type StoredChainHead,
 } from './audit-archive';
 import type { AuditQuery } from './audit-query';
@@ -131,7 +132,8 @@ export class JsAuditArchive implements AuditArchive {
     const records = blockRecords(entries);
     const tenant = records[0]?.event.tenant;
     if (tenant === undefined) return [];
-    await this.lookup.sync();
+    // No one else can be writing these events (the port's contract): what this process knows suffices.
+    if (!this.lookup.current) await this.lookup.sync();
     const stored = await this.lookup.find(tenant, refsOf(records.map((r) => r.event)));
     const fresh = new Map<string, ArchiveRecord>();
     for (const r of records) if (!stored.has(r.event.id) && !fresh.has(r.event.id)) fresh.set(r.event.id, r);
@@ -167,8 +169,12 @@ export class JsAuditArchive implements AuditArchive {
     );
   }
 
-  async getManyEvents(tenant: string, events: readonly EventRef[]): Promise<Map<string, ArchiveRecord>> {
-    return this.findOf(tenant, refsOf(events));
+  async getManyEvents(
+    tenant: string,
+    events: readonly EventRef[],
+    opts: LookupOptions = {},
+  ): Promise<Map<string, ArchiveRecord>> {
+    return this.findOf(tenant, refsOf(events), opts.soleWriter === true);
   }
 
   async records(tenant: string, fromSeq: number, limit: number): Promise<ArchiveRecord[]> {
@@ -237,11 +243,16 @@ export class JsAuditArchive implements AuditArchive {
     return { record: stored.get(event.id)!, created: false };
   }
 
-  private async findOf(tenant: string, refs: readonly LookupRef[]): Promise<Map<string, ArchiveRecord>> {
+  /** The records of those refs; `soleWriter`: what this process read and wrote suffices (LookupOptions). */
+  private async findOf(
+    tenant: string,
+    refs: readonly LookupRef[],
+    soleWriter = false,
+  ): Promise<Map<string, ArchiveRecord>> {
     if (!TenantId.safeParse(tenant).success) return new Map();
     const valid = refs.filter((ref) => uuid.safeParse(ref.id).success);
     if (valid.length === 0) return new Map();
-    await this.lookup.sync();
+    if (!(soleWriter && this.lookup.current)) await this.lookup.sync();
     return this.lookup.find(tenant, valid);
   }
 

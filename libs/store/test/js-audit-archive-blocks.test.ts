@@ -1,8 +1,8 @@
 /**
  * The block layout and the id index of the embedded archive against a real NATS: replicas sharing one
  * stream see each other's blocks, an index trimmed to a few ids still finds old records (slow path), both
- * layouts read back in order, a batch too large for one message is split, and a catch-up costs one request
- * when no one else wrote.
+ * layouts read back in order, a batch too large for one message is split, a catch-up costs one request
+ * when no one else wrote, and a sole writer's lookup none while its index holds its own writes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomUUID } from 'node:crypto';
@@ -190,24 +190,23 @@ describe('JsAuditArchive blocks', () => {
     expect((await jsm.streams.info(opts.stream!)).state.consumer_count).toBe(0);
   });
 
-  it('costs one request per lookup and two per block when no one else writes', async () => {
+  it('costs one request per lookup, none for a sole writer, and one per block when no one else writes', async () => {
     const counted = countingConnection(fixture.nc);
     const opts = fixture.isolated();
     const archive = await JsAuditArchive.open(counted.nc, opts);
     await archive.appendBlock(entries('t1', 1, MAX_CLAIM));
     counted.subjects.length = 0;
     const next = entries('t1', MAX_CLAIM + 1, MAX_CLAIM);
-    expect(
-      (
-        await archive.getManyEvents(
-          't1',
-          next.map((e) => e.event),
-        )
-      ).size,
-    ).toBe(0);
+    const refs = next.map((e) => e.event);
+    expect((await archive.getManyEvents('t1', refs)).size).toBe(0);
+    expect(counted.subjects).toHaveLength(1);
+    expect((await archive.getManyEvents('t1', refs, { soleWriter: true })).size).toBe(0);
     expect(counted.subjects).toHaveLength(1);
     await archive.appendBlock(next);
-    expect(counted.subjects).toHaveLength(3);
+    expect(counted.subjects).toHaveLength(2);
+    // Its own block is known without asking.
+    expect((await archive.getManyEvents('t1', refs, { soleWriter: true })).size).toBe(MAX_CLAIM);
+    expect(counted.subjects).toHaveLength(3); // the get of the block's records
     expect((await archive.getMany('t1', [randomUUID()])).size).toBe(0);
     expect(counted.subjects).toHaveLength(4);
     // An unreadable message written by someone else is read once, then passed over.
@@ -216,6 +215,26 @@ describe('JsAuditArchive blocks', () => {
     await archive.getMany('t1', [randomUUID()]);
     await archive.getMany('t1', [randomUUID()]);
     expect(counted.subjects).toHaveLength(3);
+  });
+
+  it("asks the store again for a sole writer once another replica's message came between its own", async () => {
+    const opts = fixture.isolated();
+    const [a, b] = [await JsAuditArchive.open(fixture.nc, opts), await JsAuditArchive.open(fixture.nc, opts)];
+    await Promise.all([a.getMany('t1', [randomUUID()]), b.getMany('t1', [randomUUID()])]);
+    const own = entries('t1', 1, 2);
+    await a.appendBlock(own);
+    const other = entries('t1', 3, 2);
+    await b.appendBlock(other);
+    const later = entries('t1', 5, 2);
+    await a.appendBlock(later);
+    // a's last block did not follow its index: the lookup catches up, and finds every record.
+    const all = [...own, ...other, ...later];
+    const found = await a.getManyEvents(
+      't1',
+      all.map((e) => e.event),
+      { soleWriter: true },
+    );
+    expect([...found.keys()].sort()).toEqual(ids(all).sort());
   });
 
   it('pages through a long chain of blocks without reading it again from the beginning', async () => {

@@ -150,9 +150,11 @@ export class Archiver {
     const maxAttempts = this.opts.maxAttempts ?? 40;
     let blocked = 0;
     for (let attempt = 0; attempt < maxAttempts && open.length > 0; attempt++) {
+      // A head this archiver moved or saw settled: what others store meanwhile fails the next claim.
       const known = await this.archive.getManyEvents(
         tenant,
         open.map((i) => ({ id: events[i]!.id, time: events[i]!.time })),
+        { soleWriter: this.heads.get(tenant)?.settled === true },
       );
       open = open.filter((i) => {
         const stored = known.get(events[i]!.id);

@@ -119,6 +119,25 @@ describe('Archiver', () => {
     expect(await verifyTenant(archive, 'race', key.publicKey)).toMatchObject({ ok: true, checked: 120 });
   });
 
+  it('finds what another replica archived after its own last claim, though it looked without asking', async () => {
+    const other = await JsAuditArchive.open(nc, isolated.at(-1)!.archive);
+    const { archive: counted, counts } = instrumented(archive);
+    const [a, b] = [new Archiver(counted), new Archiver(other)];
+    const events = Array.from({ length: 12 }, (_, n) => responseSent('acme', n));
+    await a.archiveBatch('acme', events.slice(0, 4));
+    await b.archiveBatch('acme', events.slice(4, 8));
+    // a's head is its own and settled: its lookup skips asking the store, misses b's records, and its
+    // claim then fails on b's head; the retry looks again and finds them.
+    const outcomes = await a.archiveBatch('acme', events.slice(4));
+    expect(outcomes.map((o) => o.status)).toEqual([
+      ...Array(4).fill('duplicate'),
+      ...Array(4).fill('archived'),
+    ]);
+    expect(counts.setHead).toBe(3); // its first batch, the claim that failed, the retry
+    expect(await seqsOf('acme')).toEqual(events.map((_, i) => i + 1));
+    expect(await verifyTenant(archive, 'acme', key.publicKey)).toMatchObject({ ok: true, checked: 12 });
+  });
+
   it('completes its own claim when the write after it failed', async () => {
     const { archive: flaky, failNextAppends } = instrumented(archive);
     const archiver = new Archiver(flaky);
