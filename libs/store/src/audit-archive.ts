@@ -98,16 +98,30 @@ export interface AuditPage {
   cursor: string | null;
 }
 
+/**
+ * An event as a caller holds it already: its id, tenant and time, and its JSON text as UTF-8 (the audit
+ * service's canonical form, which its chain hashes).
+ */
+export interface EventText {
+  readonly id: string;
+  readonly tenant: string;
+  readonly time: string;
+  readonly json: Uint8Array;
+}
+
 /** An event with the link it is archived under. */
 export interface ArchiveEntry {
-  event: AuditEvent;
-  link: ChainLink;
   /**
-   * The event's JSON text, when the caller has it already (the archiver has the canonical form it hashed):
-   * an adapter that stores JSON may write it as it is rather than serialise the event again. It must be a
-   * JSON text of `event`.
+   * The event. Where the entry has `text`, an adapter reads it only if it needs the object: a caller's
+   * entry may parse it on first read.
    */
-  json?: string;
+  readonly event: AuditEvent;
+  readonly link: ChainLink;
+  /**
+   * The event as JSON text, when the caller has it already: an adapter that stores JSON may write it as it
+   * is rather than serialise the event again. It must be a JSON text of `event`, with its id, tenant and time.
+   */
+  readonly text?: EventText;
 }
 
 /** An event id with the event's own time, so an archive with a bounded id index knows how far back to look. */
@@ -211,22 +225,44 @@ function checkLink(link: ChainLink, what: string, digits = true): void {
   if (!isHash(link.hash, digits)) throw new RangeError(`${what}: hash must be 64 lowercase hex digits`);
 }
 
+/** An entry of an `appendBlock` call, checked, with its event's id and tenant (from its text where it has one). */
+export interface BlockEntry {
+  id: string;
+  tenant: string;
+  time: string;
+  link: ChainLink;
+  entry: ArchiveEntry;
+}
+
 /**
- * The records of an `appendBlock` call: at most {@link MAX_CLAIM} entries of one tenant with valid links (a
+ * The entries of an `appendBlock` call, checked: at most {@link MAX_CLAIM} of one tenant with valid links (a
  * RangeError otherwise). The events are the caller's, validated where it read them (the archiver reads
  * every event through `AuditEvent`); only their id and tenant are checked again here.
  */
-export function blockRecords(entries: readonly ArchiveEntry[]): ArchiveRecord[] {
+export function blockEntries(entries: readonly ArchiveEntry[]): BlockEntry[] {
   if (entries.length > MAX_CLAIM) throw new RangeError(`a block holds at most ${MAX_CLAIM} entries`);
-  const tenant = entries[0]?.event.tenant;
+  const first = entries[0];
+  const tenant = first && (first.text ?? first.event).tenant;
   if (tenant !== undefined && !TenantId.safeParse(tenant).success) throw new RangeError('invalid tenant');
-  return entries.map(({ event, link }, i) => {
-    if (event.tenant !== tenant) throw new RangeError('the entries of a block must all be of one tenant');
-    if (typeof event.id !== 'string' || event.id.length !== 36)
-      throw new RangeError(`entry ${i}: invalid event id`);
+  return entries.map((entry, i) => {
+    const { id, tenant: own, time } = entry.text ?? entry.event;
+    if (own !== tenant) throw new RangeError('the entries of a block must all be of one tenant');
+    if (typeof id !== 'string' || id.length !== 36) throw new RangeError(`entry ${i}: invalid event id`);
+    const { link } = entry;
     checkLink(link, `entry ${i}`);
-    return { v: 1, event, link: { seq: link.seq, prevHash: link.prevHash, hash: link.hash } };
+    return { id, tenant, time, link: { seq: link.seq, prevHash: link.prevHash, hash: link.hash }, entry };
   });
+}
+
+/** The record of a checked entry; its event is read from the entry only when asked for. */
+export function blockRecord(block: BlockEntry): ArchiveRecord {
+  return {
+    v: 1,
+    get event() {
+      return block.entry.event;
+    },
+    link: block.link,
+  };
 }
 
 /**

@@ -99,11 +99,10 @@ export class ArchiveLookup {
   }
 
   /** Indexes a message this process has just stored, when it is the next one (else catch-up reads it). */
-  noteWrite(seq: number, records: readonly ArchiveRecord[]): void {
+  noteWrite(seq: number, tenant: string, ids: readonly string[]): void {
     this.ownLast = Math.max(this.ownLast, seq);
-    const tenant = records[0]?.event.tenant;
-    if (!this.index || seq !== this.index.seen + 1 || tenant === undefined) return;
-    this.index.add({ seq, tenant, timeMs: undefined, ids: records.map((r) => r.event.id) });
+    if (!this.index || seq !== this.index.seen + 1) return;
+    this.index.add({ seq, tenant, timeMs: undefined, ids });
   }
 
   /**

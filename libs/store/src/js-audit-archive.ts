@@ -26,12 +26,14 @@ import {
   ChainHead,
   Checkpoint,
   HeadConflict,
-  blockRecords,
+  blockEntries,
+  blockRecord,
   chainHeadJson,
   type AppendResult,
   type ArchiveEntry,
   type AuditArchive,
   type AuditPage,
+  type BlockEntry,
   type EventRef,
   type LookupOptions,
   type StoredChainHead,
@@ -129,29 +131,28 @@ export class JsAuditArchive implements AuditArchive {
   }
 
   async appendBlock(entries: readonly ArchiveEntry[]): Promise<AppendResult[]> {
-    const records = blockRecords(entries);
-    const tenant = records[0]?.event.tenant;
+    const checked = blockEntries(entries);
+    const tenant = checked[0]?.tenant;
     if (tenant === undefined) return [];
     // No one else can be writing these events (the port's contract): what this process knows suffices.
     if (!this.lookup.current) await this.lookup.sync();
-    const stored = await this.lookup.find(tenant, refsOf(records.map((r) => r.event)));
-    const fresh = new Map<string, ArchiveRecord>();
-    for (const r of records) if (!stored.has(r.event.id) && !fresh.has(r.event.id)) fresh.set(r.event.id, r);
+    const stored = await this.lookup.find(tenant, refsOf(checked));
+    const fresh = new Map<string, BlockEntry>();
+    for (const c of checked) if (!stored.has(c.id) && !fresh.has(c.id)) fresh.set(c.id, c);
     // The parts of a split batch go one after the other, so the stream holds them in chain order.
-    const json = new Map<ArchiveRecord, string | undefined>(records.map((r, i) => [r, entries[i]!.json]));
-    for (const block of encodeBlocks(this.prefix, [...fresh.values()], undefined, (r) => json.get(r))) {
+    for (const block of encodeBlocks(this.prefix, [...fresh.values()])) {
       const ack = await this.js.publish(block.subject, block.data, { msgID: block.msgId });
-      if (!ack.duplicate) this.lookup.noteWrite(ack.seq, block.records);
-      else for (const [id, r] of await this.storedAt(ack.seq, block.records)) stored.set(id, r);
+      const ids = block.entries.map((c) => c.id);
+      if (!ack.duplicate) this.lookup.noteWrite(ack.seq, tenant, ids);
+      else for (const [id, r] of await this.storedAt(ack.seq, ids)) stored.set(id, r);
     }
     const written = new Set<string>();
-    return records.map((record) => {
-      const id = record.event.id;
+    return checked.map(({ id }) => {
       const known = stored.get(id);
       if (known) return { record: known, created: false };
       const created = !written.has(id);
       written.add(id);
-      return { record: fresh.get(id)!, created };
+      return { record: blockRecord(fresh.get(id)!), created };
     });
   }
 
@@ -236,10 +237,10 @@ export class JsAuditArchive implements AuditArchive {
     const subject = `${this.prefix}.${event.tenant}.${event.id}`;
     const ack = await this.js.publish(subject, encoder.encode(JSON.stringify(record)), { msgID: event.id });
     if (!ack.duplicate) {
-      this.lookup.noteWrite(ack.seq, [record]);
+      this.lookup.noteWrite(ack.seq, event.tenant, [event.id]);
       return { record, created: true };
     }
-    const stored = await this.storedAt(ack.seq, [record]);
+    const stored = await this.storedAt(ack.seq, [event.id]);
     return { record: stored.get(event.id)!, created: false };
   }
 
@@ -256,16 +257,13 @@ export class JsAuditArchive implements AuditArchive {
     return this.lookup.find(tenant, valid);
   }
 
-  /** The records of those events in the message at `streamSeq` (a duplicate's original); each must be there. */
-  private async storedAt(
-    streamSeq: number,
-    expected: readonly ArchiveRecord[],
-  ): Promise<Map<string, ArchiveRecord>> {
+  /** The records of those event ids in the message at `streamSeq` (a duplicate's original); each must be there. */
+  private async storedAt(streamSeq: number, ids: readonly string[]): Promise<Map<string, ArchiveRecord>> {
     const msg = await this.jsm.streams.getMessage(this.stream, { seq: streamSeq });
     const records = msg ? decodeRecords(msg, this.opts.onCorrupt) : [];
     const found = new Map(records.flatMap((r) => (r ? [[r.event.id, r] as const] : [])));
-    for (const { event } of expected)
-      if (!found.has(event.id)) throw new Error(`the archived record of event ${event.id} cannot be read`);
+    for (const id of ids)
+      if (!found.has(id)) throw new Error(`the archived record of event ${id} cannot be read`);
     return found;
   }
 }

@@ -15,7 +15,7 @@ import { TenantId } from '@meshgate/contracts';
 import {
   ArchiveRecord,
   HeadConflict,
-  blockRecords,
+  blockEntries,
   type ChainHead,
   type EventRef,
   type AppendResult,
@@ -162,7 +162,7 @@ export class MongoAuditArchive implements AuditArchive {
 
   async appendBlock(entries: readonly ArchiveEntry[]): Promise<AppendResult[]> {
     // The unique index on the event id makes the idempotent append safe for a block as it is.
-    blockRecords(entries);
+    blockEntries(entries);
     return this.append(entries);
   }
 

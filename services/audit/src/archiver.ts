@@ -22,12 +22,14 @@ import {
   MAX_CLAIM,
   MAX_HEAD_LINKS,
   type AppendResult,
+  type ArchiveEntry,
   type AuditArchive,
   type ChainLink,
   type ClaimedLink,
   type StoredChainHead,
 } from '@meshgate/store';
-import { canonical, linkHolds, nextLink } from './chain';
+import { linkHolds, nextLink } from './chain';
+import { ReadEvent } from './read-event';
 
 /** What became of an event: written now, already archived, refused, or blocked behind another claim. */
 export type ArchiveOutcome =
@@ -101,14 +103,16 @@ export class Archiver {
 
   /**
    * Archives `events`, all of `tenant`, at most {@link Archiver.maxBatch}, in their order; one outcome per
-   * event, in the same order. Throws when the archive fails: then nothing is decided and every event of the
+   * event, in the same order. Events read from the stream come with their canonical text (ReadEvent); an
+   * event object is written as its canonical form. Throws when the archive fails: then nothing is decided and every event of the
    * batch must be tried again (a claim already made is completed by that retry).
    */
   async archiveBatch(
     tenant: string,
-    events: readonly AuditEvent[],
+    batchEvents: readonly (ReadEvent | AuditEvent)[],
     batch: BatchOptions = {},
   ): Promise<ArchiveOutcome[]> {
+    const events = batchEvents.map((e) => (e instanceof ReadEvent ? e : ReadEvent.of(e)));
     if (events.length > MAX_CLAIM) throw new RangeError(`a batch holds at most ${MAX_CLAIM} events`);
     if (events.some((e) => e.tenant !== tenant))
       throw new RangeError(`every event must be of tenant ${tenant}`);
@@ -129,7 +133,7 @@ export class Archiver {
       const decider = outcomes[first.get(e.id)!];
       if (!decider || decider.status === 'waiting') return { status: 'waiting' };
       if (decider.status === 'conflict') return decider;
-      return sameEvent(events[first.get(e.id)!]!, e) ? { status: 'duplicate' } : idConflict(e);
+      return events[first.get(e.id)!]!.sameAs(e) ? { status: 'duplicate' } : idConflict(e);
     });
   }
 
@@ -139,7 +143,7 @@ export class Archiver {
    */
   private async claimBatch(
     tenant: string,
-    events: readonly AuditEvent[],
+    events: readonly ReadEvent[],
     open: number[],
     outcomes: (ArchiveOutcome | undefined)[],
   ): Promise<Claim | null> {
@@ -159,9 +163,7 @@ export class Archiver {
       open = open.filter((i) => {
         const stored = known.get(events[i]!.id);
         if (stored)
-          outcomes[i] = sameEvent(stored.event, events[i]!)
-            ? { status: 'duplicate' }
-            : idConflict(events[i]!);
+          outcomes[i] = events[i]!.sameAs(stored.event) ? { status: 'duplicate' } : idConflict(events[i]!);
         return !stored;
       });
       if (open.length === 0) return null;
@@ -219,16 +221,12 @@ export class Archiver {
   /** Writes a fresh claim's records: one block while no other replica can be handed them, else one by one. */
   private async writeClaim(
     tenant: string,
-    events: readonly AuditEvent[],
+    events: readonly ReadEvent[],
     { open, claimed, pending }: Claim,
     outcomes: (ArchiveOutcome | undefined)[],
     batch: BatchOptions,
   ): Promise<void> {
-    const entries = open.map((i, k) => ({
-      event: events[i]!,
-      link: claimed[k]!,
-      json: canonical(events[i]!),
-    }));
+    const entries = open.map((i, k) => entryOf(events[i]!, claimed[k]!));
     try {
       const written =
         Date.now() < (batch.blockUntil ?? 0)
@@ -256,7 +254,7 @@ export class Archiver {
   /** Writes the records of those open events the head claimed; returns the events still open. */
   private async completeClaim(
     current: KnownHead,
-    events: readonly AuditEvent[],
+    events: readonly ReadEvent[],
     open: number[],
     outcomes: (ArchiveOutcome | undefined)[],
   ): Promise<number[]> {
@@ -270,7 +268,7 @@ export class Archiver {
       return false;
     });
     const written = await this.archive.append(
-      holds.map((i) => ({ event: events[i]!, link: linkOf(byId.get(events[i]!.id)!) })),
+      holds.map((i) => entryOf(events[i]!, linkOf(byId.get(events[i]!.id)!))),
     );
     holds.forEach((i, k) => {
       outcomes[i] = writtenOutcome(written[k]!, linkOf(byId.get(events[i]!.id)!), events[i]!);
@@ -289,7 +287,7 @@ export class Archiver {
     return true;
   }
 
-  private claimLinks(head: StoredChainHead | null, events: readonly AuditEvent[]): ClaimedLink[] {
+  private claimLinks(head: StoredChainHead | null, events: readonly ReadEvent[]): ClaimedLink[] {
     const claimed: ClaimedLink[] = [];
     let prev: Pick<ChainLink, 'seq' | 'hash'> | null = head;
     for (const event of events) {
@@ -353,15 +351,22 @@ function linkOf(c: ClaimedLink): ChainLink {
 }
 
 /** What an append under `link` means: written now, written already (by a replica completing the claim). */
-function writtenOutcome(written: AppendResult, link: ChainLink, event: AuditEvent): ArchiveOutcome {
+function writtenOutcome(written: AppendResult, link: ChainLink, event: ReadEvent): ArchiveOutcome {
   if (written.created) return { status: 'archived', link }; // the record of this very event
-  return sameEvent(written.record.event, event) ? { status: 'duplicate' } : idConflict(event);
+  return event.sameAs(written.record.event) ? { status: 'duplicate' } : idConflict(event);
 }
 
-function sameEvent(a: AuditEvent, b: AuditEvent): boolean {
-  return canonical(a) === canonical(b);
+/** The archive entry of an event read: its text at hand, the object parsed only if the archive asks. */
+function entryOf(event: ReadEvent, link: ChainLink): ArchiveEntry {
+  return {
+    get event() {
+      return event.event;
+    },
+    link,
+    text: event,
+  };
 }
 
-function idConflict(event: AuditEvent): ArchiveOutcome {
+function idConflict(event: ReadEvent): ArchiveOutcome {
   return { status: 'conflict', reason: `event id ${event.id} is already archived with other content` };
 }

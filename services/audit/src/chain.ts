@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '@meshgate/audit';
 import type { AuditEvent } from '@meshgate/contracts';
 import type { ChainHead, ChainLink } from '@meshgate/store';
+import type { ReadEvent } from './read-event';
 
 /** The prevHash of the first event of every chain. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -19,38 +20,34 @@ export const GENESIS_HASH = '0'.repeat(64);
  */
 const CANONICAL = Symbol('canonical JSON');
 
-/**
- * Records `text` as the canonical form of `value`, which a reader thread wrote (reader-pool.ts) and `value`
- * was parsed from: hashing it then writes nothing again.
- */
-export function rememberCanonical(value: object, text: string): void {
-  if (Object.isExtensible(value)) Object.defineProperty(value, CANONICAL, { value: text });
-}
-
 /** RFC 8785 canonical JSON of a value that must be JSON; throws for one that has none (a lone surrogate). */
 export function canonical(value: unknown): string {
   if (value === null || typeof value !== 'object') return canonicalJson(value);
   const known = (value as { [CANONICAL]?: string })[CANONICAL];
   if (known !== undefined) return known;
   const text = canonicalJson(value);
-  rememberCanonical(value, text);
+  if (Object.isExtensible(value)) Object.defineProperty(value, CANONICAL, { value: text });
   return text;
 }
 
-/** The chain hash of `event` after `prevHash`. */
-export function linkHash(prevHash: string, event: AuditEvent): string {
+/** The chain hash of `event` after `prevHash`; of a read event, its canonical text as it is (UTF-8). */
+export function linkHash(prevHash: string, event: AuditEvent | ReadEvent): string {
+  if ('json' in event) return createHash('sha256').update(prevHash).update(event.json).digest('hex');
   return createHash('sha256')
     .update(prevHash + canonical(event))
     .digest('hex');
 }
 
 /** The link of `event` appended after `head` (null: the chain is empty). */
-export function nextLink(head: Pick<ChainHead, 'seq' | 'hash'> | null, event: AuditEvent): ChainLink {
+export function nextLink(
+  head: Pick<ChainHead, 'seq' | 'hash'> | null,
+  event: AuditEvent | ReadEvent,
+): ChainLink {
   const prevHash = head ? head.hash : GENESIS_HASH;
   return { seq: head ? head.seq + 1 : 1, prevHash, hash: linkHash(prevHash, event) };
 }
 
 /** True when `link.hash` is the hash of `event` after `link.prevHash`. */
-export function linkHolds(event: AuditEvent, link: ChainLink): boolean {
+export function linkHolds(event: AuditEvent | ReadEvent, link: ChainLink): boolean {
   return linkHash(link.prevHash, event) === link.hash;
 }

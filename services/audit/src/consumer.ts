@@ -21,15 +21,13 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/nats-core';
-import type { AuditEvent } from '@meshgate/contracts';
 import type { AuditArchive, ChainLink } from '@meshgate/store';
 import { ensureAuditStream } from '@meshgate/audit';
 import { Archiver, type ArchiveOutcome } from './archiver';
-import { canonical } from './chain';
 import type { AuditConfig } from './config';
 import { publishDeadLetter, type DeadLetter } from './dead-letter';
-import type { StreamMessage } from './event-message';
-import { INLINE_BYTES, inlineReader, type MessageReader } from './reader-pool';
+import type { ReadEvent } from './read-event';
+import { INLINE_BYTES, inlineReader, type MessageReader, type ReadMessage } from './reader-pool';
 
 export interface ArchiverConsumerOptions {
   nc: NatsConnection;
@@ -66,7 +64,7 @@ interface Delivery {
 
 /** An event read from its message, waiting in its tenant's queue. */
 interface Queued {
-  event: AuditEvent;
+  event: ReadEvent;
   delivery: Delivery;
 }
 
@@ -77,7 +75,7 @@ interface Queued {
  */
 interface Unread {
   m: JsMsg;
-  reading?: Promise<StreamMessage>;
+  reading?: Promise<ReadMessage>;
   done: () => void;
 }
 
@@ -196,9 +194,8 @@ export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Prom
         opts.onDuplicate();
         settled(delivery);
       } else if (outcome.status === 'conflict') {
-        const data = new TextEncoder().encode(canonical(event));
         conflicts.push(
-          deadLetter(delivery.m, outcome.reason, { eventId: event.id, data }).then((stored) =>
+          deadLetter(delivery.m, outcome.reason, { eventId: event.id, data: event.json }).then((stored) =>
             settled(delivery, stored ? undefined : RETRY_MS),
           ),
         );
@@ -289,7 +286,7 @@ export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Prom
     while (queue.events.length < Archiver.maxBatch && queue.unread.length > 0) {
       const unread = queue.unread.shift()!;
       queue.unreadBytes -= unread.m.data.byteLength;
-      let read: StreamMessage;
+      let read: ReadMessage;
       try {
         read = await (unread.reading ?? reader.read(unread.m.subject, unread.m.data));
       } catch (err) {
@@ -313,7 +310,7 @@ export async function startArchiverConsumer(opts: ArchiverConsumerOptions): Prom
    * acknowledged once its dead letter is stored) or a dead letter could not be stored (it is negatively
    * acknowledged, to be read again).
    */
-  const accepted = async (m: JsMsg, read: StreamMessage): Promise<AuditEvent[]> => {
+  const accepted = async (m: JsMsg, read: ReadMessage): Promise<ReadEvent[]> => {
     if (!read.ok) {
       if (await deadLetter(m, read.reason)) m.ack();
       else m.nak(RETRY_MS);

@@ -2,21 +2,24 @@
  * Where the archiver reads stream messages (event-message.ts): on the archiving thread itself, or on reader
  * threads (reader-worker.ts). Decoding, validating and writing the canonical form of each event is about
  * half of an archiver's work at full load (ADR 003); on a machine with a core to spare, reader threads do it
- * beside the thread that claims, hashes and writes. A reader thread answers the events as their canonical
- * JSON texts; parsing them back costs this thread a fraction of reading them, and the texts are kept for
- * the chain's hash (chain.ts `rememberCanonical`).
+ * beside the thread that claims, hashes and writes. Either way a message reads as ReadEvents: ids, times
+ * and canonical texts as UTF-8, which the chain hashes and the archive stores; a reader thread hands its
+ * texts over in one buffer, and the archiving thread parses none of them.
  *
  * Reads may finish out of order across threads: the caller keeps its own order (consumer.ts).
  */
 import { Worker } from 'node:worker_threads';
-import type { AuditEvent } from '@meshgate/contracts';
-import { rememberCanonical } from './chain';
-import { readStreamMessage, type RejectedEvent, type StreamMessage } from './event-message';
+import { readStreamMessage, type RejectedEvent } from './event-message';
+import { ReadEvent } from './read-event';
+
+/** A message read: its valid events in order and its rejected ones, or why it is refused whole. */
+export type ReadMessage =
+  { ok: true; events: ReadEvent[]; rejected: RejectedEvent[] } | { ok: false; reason: string };
 
 /** Reads audit stream messages. */
 export interface MessageReader {
   /** The message read; rejects when its reader thread failed (the message should be tried again). */
-  read(subject: string, data: Uint8Array): Promise<StreamMessage>;
+  read(subject: string, data: Uint8Array): Promise<ReadMessage>;
   close(): Promise<void>;
 }
 
@@ -27,15 +30,32 @@ export interface ReadRequest {
   data: Uint8Array;
 }
 
-/** A reader thread's answer: the events' canonical texts, the message refused, or the reading failed. */
+/**
+ * A reader thread's answer: the events (of the subject's tenant) as ids, times and canonical texts in one
+ * buffer, the i-th ending at `ends[i]`; or the message refused; or the reading failed.
+ */
 export type ReadReply =
-  | { id: number; ok: true; texts: string[]; rejected: RejectedEvent[] }
+  | {
+      id: number;
+      ok: true;
+      ids: string[];
+      times: string[];
+      ends: Uint32Array;
+      bytes: ArrayBuffer;
+      rejected: RejectedEvent[];
+    }
   | { id: number; ok: false; reason: string }
   | { id: number; error: string };
 
+/** Reads `data` on the calling thread. */
+function readHere(subject: string, data: Uint8Array): ReadMessage {
+  const read = readStreamMessage(subject, data);
+  return read.ok ? { ...read, events: read.events.map((e) => ReadEvent.of(e)) } : read;
+}
+
 /** Reads on the calling thread. */
 export const inlineReader: MessageReader = {
-  read: (subject, data) => Promise.resolve(readStreamMessage(subject, data)),
+  read: (subject, data) => Promise.resolve(readHere(subject, data)),
   close: () => Promise.resolve(),
 };
 
@@ -47,7 +67,8 @@ const STARTUP_TIMEOUT_MS = 30_000;
 export const INLINE_BYTES = 16 * 1024;
 
 interface Pending {
-  resolve: (read: StreamMessage) => void;
+  tenant: string;
+  resolve: (read: ReadMessage) => void;
   reject: (err: Error) => void;
 }
 
@@ -97,16 +118,12 @@ class ReaderThread {
     if ('error' in reply) pending.reject(new Error(`an audit reader thread failed: ${reply.error}`));
     else if (!reply.ok) pending.resolve({ ok: false, reason: reply.reason });
     else {
-      let events: AuditEvent[];
-      try {
-        events = JSON.parse(`[${reply.texts.join(',')}]`) as AuditEvent[];
-      } catch (err) {
-        // Never from canonical texts; if it were, the message is read again rather than the process lost.
-        pending.reject(new Error(`an audit reader thread answered unreadable events: ${String(err)}`));
-        return;
-      }
-      events.forEach((event, i) => rememberCanonical(event, reply.texts[i]!));
-      pending.resolve({ ok: true, events, rejected: reply.rejected });
+      const { ids, times, ends, rejected } = reply;
+      const bytes = new Uint8Array(reply.bytes);
+      const events = ids.map(
+        (id, i) => new ReadEvent(id, pending.tenant, times[i]!, bytes.subarray(ends[i - 1] ?? 0, ends[i])),
+      );
+      pending.resolve({ ok: true, events, rejected });
     }
   }
 }
@@ -159,8 +176,10 @@ export async function startReaderPool(
       const id = ++nextId;
       // A view into a larger buffer would carry all of it to the thread.
       const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
-      return new Promise<StreamMessage>((resolve, reject) => {
-        thread.pending.set(id, { resolve, reject });
+      // A message's events are all of the tenant its subject names (`mg.audit.<tenant>.<kind>`).
+      const tenant = subject.split('.').at(-2) ?? '';
+      return new Promise<ReadMessage>((resolve, reject) => {
+        thread.pending.set(id, { tenant, resolve, reject });
         thread.worker.postMessage({ id, subject, data: own } satisfies ReadRequest);
       });
     },

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { GENESIS_HASH, canonical, linkHash, linkHolds, nextLink } from '../src/chain';
+import { ReadEvent } from '../src/read-event';
 import { responseSent } from './events';
 
 describe('chain', () => {
@@ -29,5 +30,22 @@ describe('chain', () => {
     expect(linkHolds(e, link)).toBe(true);
     expect(linkHolds({ ...e, latencyMs: 4 }, link)).toBe(false);
     expect(linkHolds(e, { ...link, prevHash: 'f'.repeat(64) })).toBe(false);
+  });
+
+  it('hashes a read event by its text as the event it stands for, beyond ASCII too', () => {
+    const e = { ...responseSent('t1', 4), principal: 'agent-café-☕' };
+    const read = ReadEvent.of(e);
+    expect(read.text()).toBe(canonical(e));
+    expect(linkHash(GENESIS_HASH, read)).toBe(linkHash(GENESIS_HASH, e));
+    const link = nextLink({ seq: 7, hash: 'a'.repeat(64) }, read);
+    expect(linkHolds(e, link)).toBe(true);
+    // The text is what counts: one from another event's text does not hold.
+    const other = ReadEvent.of(responseSent('t1', 5));
+    const forged = new ReadEvent(read.id, read.tenant, read.time, other.json);
+    expect(linkHolds(forged, link)).toBe(false);
+    expect(forged.sameAs(e)).toBe(false);
+    expect(read.sameAs(e) && read.sameAs(ReadEvent.of(e))).toBe(true);
+    // Its event is parsed from the text where it came without one.
+    expect(new ReadEvent(read.id, read.tenant, read.time, read.json).event).toEqual(e);
   });
 });
