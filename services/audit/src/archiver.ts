@@ -20,7 +20,6 @@ import type { AuditEvent } from '@meshgate/contracts';
 import {
   HeadConflict,
   MAX_CLAIM,
-  MAX_HEAD_LINKS,
   type AppendResult,
   type ArchiveEntry,
   type AuditArchive,
@@ -56,24 +55,18 @@ export interface ArchiverOptions {
 
 /**
  * The head this archiver last saw of a tenant, and whether every record it claims is known written or on
- * its way: `settled` for a head this archiver moved itself (its own writes in flight are in `pending`),
- * not for one read from the store until its claimed records are found.
+ * its way: `settled` for a head this archiver moved itself (its write may be under way), not for one read
+ * from the store until its claimed records are found.
  */
 interface KnownHead {
   head: StoredChainHead;
   settled: boolean;
 }
 
-/** Links claimed by this archiver whose records are being written; every new claim names them again. */
-interface Pending {
-  links: ClaimedLink[];
-}
-
 /** A fresh claim to write: the events' places in the batch and their links. */
 interface Claim {
   open: number[];
   claimed: ClaimedLink[];
-  pending: Pending;
 }
 
 /** Looks at a claim in progress before a batch blocked by it is answered `waiting` (pauses 10..80 ms). */
@@ -82,15 +75,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Archives batches of events; safe to run in several replicas at once, and to repeat any event. Batches of
- * one tenant may overlap: their claims are made one at a time, in call order, and their writes one at a
- * time, in the same order, but the next batch is claimed while the previous one is written. Its head then
- * names the links of both, so a crash between the two writes leaves no gap.
+ * one tenant may overlap: the next batch is looked up and hashed while the previous one is written, but
+ * its claim waits for that write. So a head names one batch's links, and the archive holds a tenant's
+ * records in seq order, as readers paging by seq expect, even when a write fails (the next claim then
+ * completes the failed one's links first).
  */
 export class Archiver {
   /** The largest batch `archiveBatch` takes. */
   static readonly maxBatch = MAX_CLAIM;
   private readonly heads = new Map<string, KnownHead>();
-  private readonly pending = new Map<string, Set<Pending>>();
   /** Tenants whose write failed: their next claim reads the head from the store again. */
   private readonly failed = new Set<string>();
   private readonly claims = new Map<string, Promise<unknown>>();
@@ -104,8 +97,8 @@ export class Archiver {
   /**
    * Archives `events`, all of `tenant`, at most {@link Archiver.maxBatch}, in their order; one outcome per
    * event, in the same order. Events read from the stream come with their canonical text (ReadEvent); an
-   * event object is written as its canonical form. Throws when the archive fails: then nothing is decided and every event of the
-   * batch must be tried again (a claim already made is completed by that retry).
+   * event object is written as its canonical form. Throws when the archive fails: then nothing is decided
+   * and every event of the batch must be tried again (a claim already made is completed by that retry).
    */
   async archiveBatch(
     tenant: string,
@@ -147,13 +140,11 @@ export class Archiver {
     open: number[],
     outcomes: (ArchiveOutcome | undefined)[],
   ): Promise<Claim | null> {
-    if (this.failed.delete(tenant)) {
-      this.heads.delete(tenant);
-      this.pending.delete(tenant);
-    }
     const maxAttempts = this.opts.maxAttempts ?? 40;
     let blocked = 0;
     for (let attempt = 0; attempt < maxAttempts && open.length > 0; attempt++) {
+      // A failed write leaves its links claimed: the head is read again, and they are completed first.
+      if (this.failed.delete(tenant)) this.heads.delete(tenant);
       // A head this archiver moved or saw settled: what others store meanwhile fails the next claim.
       const known = await this.archive.getManyEvents(
         tenant,
@@ -179,27 +170,23 @@ export class Archiver {
         }
         if (open.length === 0) return null;
       }
-      let inFlight = this.pending.get(tenant) ?? new Set<Pending>();
-      while (inFlight.size > 0 && countLinks(inFlight) + open.length > MAX_HEAD_LINKS) {
-        // A head names at most MAX_HEAD_LINKS links: let the writes under way catch up first.
-        const writing = this.writes.get(tenant);
-        if (!writing)
-          throw new Error(`the head of tenant ${tenant} would name more than ${MAX_HEAD_LINKS} links`);
-        await writing;
-        inFlight = this.pending.get(tenant) ?? new Set<Pending>();
-      }
       const claimed = this.claimLinks(
         current?.head ?? null,
         open.map((i) => events[i]!),
       );
-      // Links written by this archiver but not yet confirmed stay named until their write is.
-      const named = [...[...inFlight].flatMap((p) => p.links), ...claimed];
+      // The archive holds records in seq order: a claim waits for the tenant's write under way (its events
+      // were looked up and hashed meanwhile), and is made afresh when that write failed.
+      const writing = this.writes.get(tenant);
+      if (writing) {
+        await writing;
+        if (this.failed.has(tenant) || this.heads.get(tenant) !== current) continue;
+      }
       const last = claimed.at(-1)!;
       let revision: number;
       try {
         revision = await this.archive.setHead(
           tenant,
-          { seq: last.seq, hash: last.hash, claimed: named },
+          { seq: last.seq, hash: last.hash, claimed },
           current?.head.revision ?? 0,
         );
       } catch (err) {
@@ -208,12 +195,10 @@ export class Archiver {
         throw err;
       }
       this.heads.set(tenant, {
-        head: { seq: last.seq, hash: last.hash, claimed: named, revision },
+        head: { seq: last.seq, hash: last.hash, claimed, revision },
         settled: true,
       });
-      const pending: Pending = { links: claimed };
-      this.pending.set(tenant, inFlight.add(pending));
-      return { open, claimed, pending };
+      return { open, claimed };
     }
     return null;
   }
@@ -222,7 +207,7 @@ export class Archiver {
   private async writeClaim(
     tenant: string,
     events: readonly ReadEvent[],
-    { open, claimed, pending }: Claim,
+    { open, claimed }: Claim,
     outcomes: (ArchiveOutcome | undefined)[],
     batch: BatchOptions,
   ): Promise<void> {
@@ -233,7 +218,6 @@ export class Archiver {
           ? await this.archive.appendBlock(entries)
           : await this.archive.append(entries);
       open.forEach((i, k) => (outcomes[i] = writtenOutcome(written[k]!, claimed[k]!, events[i]!)));
-      this.pending.get(tenant)?.delete(pending);
     } catch (err) {
       // The head names these links: the next claim reads it again and waits for them to be completed.
       this.failed.add(tenant);
@@ -243,7 +227,6 @@ export class Archiver {
 
   private async readHead(tenant: string): Promise<KnownHead | null> {
     // A head from the store supersedes this archiver's own: whatever it names is what must be written.
-    this.pending.delete(tenant);
     const head = await this.archive.head(tenant);
     if (!head) return null;
     const known: KnownHead = { head, settled: false };
@@ -338,12 +321,6 @@ function serially<T>(chains: Map<string, Promise<unknown>>, key: string, task: (
     if (chains.get(key) === tail) chains.delete(key);
   });
   return run;
-}
-
-function countLinks(pending: Set<Pending>): number {
-  let n = 0;
-  for (const p of pending) n += p.links.length;
-  return n;
 }
 
 function linkOf(c: ClaimedLink): ChainLink {

@@ -90,12 +90,10 @@ const RETRY_MS = 1_000;
 /** Unread bytes that count as a full batch waiting (about MAX_CLAIM events of a few hundred bytes). */
 const FULL_BATCH_BYTES = 256 * 1024;
 /**
- * Batches of one tenant under way at once (claimed or being written). The archiver can claim the next batch
- * while the last is written, but a write that fails under a later claim (a NATS crash) is completed after
- * it, out of seq order in the archive, which readers paging by seq do not expect: the chaos test caught it
- * once (73 records). One at a time until the archive's readers allow for it (ADR 003).
+ * Batches of one tenant under way at once: the next one is read, looked up and hashed while the last is
+ * written (the archiver claims it only once that write is done, so the records stay in seq order).
  */
-const PIPELINE = 1;
+const PIPELINE = 2;
 const WAITING_MS = 250;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const notFound = (err: unknown, code: number) => err instanceof JetStreamApiError && err.code === code;

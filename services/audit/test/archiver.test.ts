@@ -2,8 +2,8 @@
  * The batch archiver against the embedded archive on a real NATS: a batch moves the head once, repeated ids
  * (within a batch or already archived) are duplicates or conflicts, racing archivers keep every chain
  * gapless, a claim whose records were never written is completed by the retry, and events behind another
- * writer's unfinished claim wait instead of forking the chain; a batch is claimed while the one before is
- * written, and a failed write under it leaves no gap.
+ * writer's unfinished claim wait instead of forking the chain; a batch is looked up while the one before is
+ * written and claimed after it, and a failed write leaves neither a gap nor records out of seq order.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
@@ -182,14 +182,19 @@ describe('Archiver', () => {
     expect(await verifyTenant(archive, 'acme', key.publicKey)).toMatchObject({ ok: true, checked: 5 });
   });
 
-  it('claims the next batch while the last is written, the head naming both until the first is written', async () => {
+  it('looks the next batch up while the last is written, and claims it once that write is done', async () => {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     let blocks = 0;
+    let lookups = 0;
     const gated: AuditArchive = Object.create(archive) as AuditArchive;
     gated.appendBlock = async (entries) => {
-      if (blocks++ === 0) await held; // the first block waits until the second batch is claimed
+      if (blocks++ === 0) await held; // the first block waits until the second batch is looked up
       return archive.appendBlock(entries);
+    };
+    gated.getManyEvents = (...args) => {
+      lookups++;
+      return archive.getManyEvents(...args);
     };
     const archiver = new Archiver(gated);
     const until = { blockUntil: Date.now() + 60_000 };
@@ -197,30 +202,27 @@ describe('Archiver', () => {
     const second = Array.from({ length: 3 }, (_, n) => responseSent('acme', 4 + n));
     const one = archiver.archiveBatch('acme', first, until);
     const two = archiver.archiveBatch('acme', second, until);
-    let head = await archive.head('acme');
-    for (let i = 0; i < 200 && head?.seq !== 7; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-      head = await archive.head('acme');
-    }
-    expect(head?.claimed.map((c) => c.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
-    expect(await seqsOf('acme')).toEqual([]); // nothing written: the second write waits behind the first
+    for (let i = 0; i < 200 && lookups < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(lookups).toBe(2);
+    await new Promise((r) => setTimeout(r, 50));
+    // The second batch is not claimed while the first is being written.
+    expect((await archive.head('acme'))?.claimed.map((c) => c.seq)).toEqual([1, 2, 3, 4]);
     release();
     const outcomes = [...(await one), ...(await two)];
     expect(outcomes.map((o) => (o.status === 'archived' ? o.link.seq : o.status))).toEqual([
       1, 2, 3, 4, 5, 6, 7,
     ]);
-    // The next claim names only its own links: both earlier writes are confirmed.
-    await archiver.archiveBatch('acme', [responseSent('acme', 7)], until);
-    expect((await archive.head('acme'))?.claimed.map((c) => c.seq)).toEqual([8]);
-    expect(await verifyTenant(archive, 'acme', key.publicKey)).toMatchObject({ ok: true, checked: 8 });
+    expect((await archive.head('acme'))?.claimed.map((c) => c.seq)).toEqual([5, 6, 7]);
+    expect(await seqsOf('acme')).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(await verifyTenant(archive, 'acme', key.publicKey)).toMatchObject({ ok: true, checked: 7 });
   });
 
-  it('leaves no gap when a write fails under the next claim: the retry completes it', async () => {
+  it('claims nothing past a failed write: the retry completes its claim, the records stay in seq order', async () => {
     let blocks = 0;
     const failing: AuditArchive = Object.create(archive) as AuditArchive;
     failing.appendBlock = async (entries) => {
       if (blocks++ === 0) {
-        await new Promise((r) => setTimeout(r, 50)); // the second batch is claimed meanwhile
+        await new Promise((r) => setTimeout(r, 50)); // the second batch is looked up meanwhile
         throw new Error('the archive is unreachable');
       }
       return archive.appendBlock(entries);
@@ -234,17 +236,15 @@ describe('Archiver', () => {
       archiver.archiveBatch('acme', second, until),
     ]);
     expect(one.status).toBe('rejected');
-    expect(
-      two.status === 'fulfilled' && two.value.map((o) => (o.status === 'archived' ? o.link.seq : o.status)),
-    ).toEqual([5, 6, 7]);
-    expect(await seqsOf('acme')).toEqual([5, 6, 7]);
-    // A new event waits behind the unwritten claim rather than taking seq 8 past a gap.
-    expect(await archiver.archiveBatch('acme', [responseSent('acme', 9)], until)).toEqual([
-      { status: 'waiting' },
-    ]);
-    // The first batch comes again (a redelivery): it completes its claim at seqs 1..4.
+    // The second batch waits behind the unwritten claim rather than taking seqs 5..7 past a gap.
+    expect(two.status === 'fulfilled' && two.value.map((o) => o.status)).toEqual(Array(3).fill('waiting'));
+    expect(await seqsOf('acme')).toEqual([]);
+    // The first batch comes again (a redelivery): it completes its claim at seqs 1..4; then the second.
     const again = await archiver.archiveBatch('acme', first, until);
     expect(again.map((o) => (o.status === 'archived' ? o.link.seq : o.status))).toEqual([1, 2, 3, 4]);
+    const next = await archiver.archiveBatch('acme', second, until);
+    expect(next.map((o) => (o.status === 'archived' ? o.link.seq : o.status))).toEqual([5, 6, 7]);
+    expect(await seqsOf('acme')).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(await verifyTenant(archive, 'acme', key.publicKey)).toMatchObject({ ok: true, checked: 7 });
   });
 
