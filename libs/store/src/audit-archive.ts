@@ -31,9 +31,9 @@ export type ArchiveRecord = z.infer<typeof ArchiveRecord>;
 export const MAX_CLAIM = 1024;
 
 /**
- * Links a chain head names at most: an archiver can claim its next batch while the previous one is being
- * written, and the head then names the links of both. Twice MAX_CLAIM keeps the head near 450 KB, well
- * below NATS's default 1 MiB message limit.
+ * Links a chain head names at most. The archiver names one batch's; earlier builds claimed a batch while
+ * the previous one was written and named both, which stored heads may still do. Twice MAX_CLAIM keeps a
+ * head near 450 KB, well below NATS's default 1 MiB message limit.
  */
 export const MAX_HEAD_LINKS = 2 * MAX_CLAIM;
 
@@ -43,17 +43,16 @@ export type ClaimedLink = z.infer<typeof ClaimedLink>;
 
 /**
  * The head of a tenant's chain: the last claimed link (`seq`, `hash`) and the links claimed with it that
- * its writer has not seen written yet (its batch, and batches before it still being written), in seq
- * order, the last one being the head itself. An archiver claims a batch by moving the head first
- * and writes the records second, so a head whose claimed events do not all have records yet is a claim in
- * progress (or one whose writer died: its redelivered events complete it, each finding its own link here).
- * A head stored by an earlier version (`{seq, hash, prevHash, eventId}`) reads as a claim of one link.
+ * its writer has not seen written yet (its batch, and, from earlier builds, batches before it still being
+ * written), in seq order, the last one being the head itself. An archiver claims a batch by moving the head
+ * first and writes the records second, so a head whose claimed events do not all have records yet is a
+ * claim in progress (or one whose writer died: its redelivered events complete it, each finding its own
+ * link here). Stored, the head is compact (`{v:2, seq, prevHash, ids, hashes}`, see `chainHeadJson`); a
+ * head of earlier builds (`{seq, hash, claimed}`, or `{seq, hash, prevHash, eventId}`: a claim of one link)
+ * reads the same.
  */
 export const ChainHead = z.preprocess(
-  (value) =>
-    value && typeof value === 'object' && !('claimed' in value) && 'eventId' in value
-      ? { ...value, claimed: [value] }
-      : value,
+  expandHead,
   z
     .object({
       seq: z.number().int().positive(),
@@ -71,6 +70,31 @@ export const ChainHead = z.preprocess(
     ),
 );
 export type ChainHead = z.infer<typeof ChainHead>;
+
+/** A stored head as `{seq, hash, claimed}`: a compact one expanded, one of a single link wrapped. */
+function expandHead(value: unknown): unknown {
+  if (!value || typeof value !== 'object') return value;
+  const head = value as Record<string, unknown>;
+  if (head['v'] === 2) {
+    const { seq, prevHash, ids, hashes } = head;
+    if (
+      typeof seq !== 'number' ||
+      !Array.isArray(ids) ||
+      !Array.isArray(hashes) ||
+      ids.length !== hashes.length
+    )
+      return { seq, claimed: 'not a compact head' };
+    const first = seq - ids.length + 1;
+    const claimed = ids.map((eventId: unknown, k) => ({
+      seq: first + k,
+      prevHash: k === 0 ? prevHash : hashes[k - 1],
+      hash: hashes[k],
+      eventId,
+    }));
+    return { seq, hash: hashes.at(-1), claimed };
+  }
+  return !('claimed' in head) && 'eventId' in head ? { ...head, claimed: [head] } : head;
+}
 
 /**
  * A chain head as stored, with the revision a compare-and-set must name and, where the store knows it,
@@ -210,19 +234,19 @@ export interface AuditArchive {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
-const isHash = (value: unknown, digits: boolean) =>
-  typeof value === 'string' && value.length === 64 && (!digits || HEX64.test(value));
+const isHash = (value: unknown) => typeof value === 'string' && value.length === 64 && HEX64.test(value);
+const isSeq = (value: unknown) => Number.isSafeInteger(value) && (value as number) > 0;
 
 /**
- * The shape of a link, checked by hand: the archiver's hot path checks hundreds per batch. `digits`: also
- * that the hashes are lowercase hex (a head's earlier links were checked so when their batch was claimed).
+ * The shape of a link, checked by hand: the archiver's hot path checks a thousand per batch. A link chained
+ * to `before` (its seq next, its prevHash before's hash, which was checked) has only its own hash checked.
  */
-function checkLink(link: ChainLink, what: string, digits = true): void {
-  if (!Number.isSafeInteger(link.seq) || link.seq < 1)
-    throw new RangeError(`${what}: seq must be a positive integer`);
-  if (!isHash(link.prevHash, digits))
+function checkLink(link: ChainLink, what: string, before?: ChainLink): void {
+  if (!isSeq(link.seq)) throw new RangeError(`${what}: seq must be a positive integer`);
+  const chained = before !== undefined && link.seq === before.seq + 1 && link.prevHash === before.hash;
+  if (!chained && !isHash(link.prevHash))
     throw new RangeError(`${what}: prevHash must be 64 lowercase hex digits`);
-  if (!isHash(link.hash, digits)) throw new RangeError(`${what}: hash must be 64 lowercase hex digits`);
+  if (!isHash(link.hash)) throw new RangeError(`${what}: hash must be 64 lowercase hex digits`);
 }
 
 /** An entry of an `appendBlock` call, checked, with its event's id and tenant (from its text where it has one). */
@@ -249,7 +273,7 @@ export function blockEntries(entries: readonly ArchiveEntry[]): BlockEntry[] {
     if (own !== tenant) throw new RangeError('the entries of a block must all be of one tenant');
     if (typeof id !== 'string' || id.length !== 36) throw new RangeError(`entry ${i}: invalid event id`);
     const { link } = entry;
-    checkLink(link, `entry ${i}`);
+    checkLink(link, `entry ${i}`, entries[i - 1]?.link);
     return { id, tenant, time, link: { seq: link.seq, prevHash: link.prevHash, hash: link.hash }, entry };
   });
 }
@@ -267,27 +291,29 @@ export function blockRecord(block: BlockEntry): ArchiveRecord {
 
 /**
  * `head` checked as {@link ChainHead} would check it, for the archiver's compare-and-set (a head names up
- * to {@link MAX_HEAD_LINKS} links, which the schema checks about ten times slower); the JSON to store.
+ * to {@link MAX_HEAD_LINKS} links, which the schema checks about ten times slower); the JSON to store, in
+ * the compact form: `{v:2, seq, prevHash, ids, hashes}`, the first link's prevHash and each link's event id
+ * and hash in seq order (each link's prevHash is the hash before it), about half the bytes of the links.
  */
 export function chainHeadJson(head: ChainHead): string {
   const { seq, hash, claimed } = head;
   if (!Array.isArray(claimed) || claimed.length < 1 || claimed.length > MAX_HEAD_LINKS)
     throw new RangeError(`a head claims 1 to ${MAX_HEAD_LINKS} links`);
+  const ids: string[] = [];
+  const hashes: string[] = [];
   claimed.forEach((c, i) => {
-    checkLink(c, `claimed link ${i}`, i === claimed.length - 1);
-    if (typeof c.eventId !== 'string' || c.eventId.length !== 36)
-      throw new RangeError(`claimed link ${i}: invalid event id`);
     const before = claimed[i - 1];
+    checkLink(c, `claimed link ${i}`, before);
     if (before && (c.seq !== before.seq + 1 || c.prevHash !== before.hash))
       throw new RangeError('the claimed links must be consecutive and chained');
+    if (typeof c.eventId !== 'string' || c.eventId.length !== 36)
+      throw new RangeError(`claimed link ${i}: invalid event id`);
+    ids.push(c.eventId);
+    hashes.push(c.hash);
   });
   const last = claimed.at(-1)!;
   if (last.seq !== seq || last.hash !== hash) throw new RangeError('the claimed links must end at the head');
-  return JSON.stringify({
-    seq,
-    hash,
-    claimed: claimed.map((c) => ({ seq: c.seq, prevHash: c.prevHash, hash: c.hash, eventId: c.eventId })),
-  });
+  return JSON.stringify({ v: 2, seq, prevHash: claimed[0]!.prevHash, ids, hashes });
 }
 
 /** A compare-and-set of a chain head lost: another writer moved it first. */

@@ -67,6 +67,11 @@ export function appendBlockConformance(current: () => AuditArchive): void {
     await expect(archive.appendBlock(big)).rejects.toBeInstanceOf(RangeError);
     const bad = { event: auditEvent('t1'), link: { ...link(2), hash: 'x' } };
     await expect(archive.appendBlock([{ event: auditEvent('t1'), link: link(1) }, bad])).rejects.toThrow();
+    // A link that does not follow the one before has its prevHash checked too.
+    const unchained = { event: auditEvent('t1'), link: { ...link(3), prevHash: 'F'.repeat(64) } };
+    await expect(
+      archive.appendBlock([{ event: auditEvent('t1'), link: link(1) }, unchained]),
+    ).rejects.toThrow(/prevHash/);
     expect(await archive.records('t1', 1, 10)).toEqual([]);
     expect(await archive.records('t2', 1, 10)).toEqual([]);
   });

@@ -70,6 +70,42 @@ describe('JsAuditArchive', () => {
     expect(Math.abs(storedAt - before)).toBeLessThan(60_000);
   });
 
+  it('stores a head compactly, and reads it, and one of the build before, as the same links', async () => {
+    const opts = isolated();
+    const archive = await JsAuditArchive.open(nc, opts);
+    const hex = (n: number) => n.toString(16).padStart(64, '0');
+    const claimed = [5, 6, 7].map((seq) => ({
+      seq,
+      prevHash: hex(seq - 1),
+      hash: hex(seq),
+      eventId: randomUUID(),
+    }));
+    const head = { seq: 7, hash: hex(7), claimed };
+    const revision = await archive.setHead('t1', head, 0);
+    const kv = await new Kvm(jetstream(nc)).open(opts.headBucket!);
+    expect((await kv.get('t1'))!.json()).toEqual({
+      v: 2,
+      seq: 7,
+      prevHash: hex(4),
+      ids: claimed.map((c) => c.eventId),
+      hashes: [hex(5), hex(6), hex(7)],
+    });
+    expect(await archive.head('t1')).toEqual({ ...head, revision, storedAt: expect.any(String) });
+    const before = await kv.put('t2', JSON.stringify(head));
+    expect(await archive.head('t2')).toEqual({ ...head, revision: before, storedAt: expect.any(String) });
+    // A compact head whose lists disagree, or whose links do not chain, is unreadable, not misread.
+    await kv.put('t3', JSON.stringify({ v: 2, seq: 7, prevHash: hex(4), ids: [randomUUID()], hashes: [] }));
+    await expect(archive.head('t3')).rejects.toThrow(/unreadable/);
+    await kv.put(
+      't4',
+      JSON.stringify({ v: 2, seq: 7, prevHash: 'x', ids: [randomUUID()], hashes: [hex(7)] }),
+    );
+    await expect(archive.head('t4')).rejects.toThrow(/unreadable/);
+    // Links that are not chained are refused before anything is stored.
+    const forked = { ...head, claimed: [claimed[0]!, { ...claimed[1]!, prevHash: hex(9) }, claimed[2]!] };
+    await expect(archive.setHead('t1', forked, revision)).rejects.toThrow(RangeError);
+  });
+
   it('refuses an archive stream made with the layout of an earlier build', async () => {
     const opts = isolated();
     const jsm = await jetstreamManager(nc);
