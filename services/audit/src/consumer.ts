@@ -87,7 +87,7 @@ interface TenantQueue {
 }
 
 const RETRY_MS = 1_000;
-/** Unread bytes that count as a full batch waiting (about MAX_CLAIM events of a few hundred bytes). */
+/** Unread bytes that make a batch worth taking at once (some hundreds of events of a few hundred bytes). */
 const FULL_BATCH_BYTES = 256 * 1024;
 /**
  * Batches of one tenant under way at once: the next one is read, looked up and hashed while the last is
