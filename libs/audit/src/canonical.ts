@@ -28,9 +28,11 @@ export function canonicalJson(value: unknown): string {
 const UNUSUAL: unique symbol = Symbol('unusual');
 
 /**
- * The fast path, for plain JSON data (what every audit event is): a copy of `value` whose objects have
- * their keys inserted in sorted order, so that the native JSON.stringify writes the canonical form in one
- * pass (and as one flat string, which hashing then reads without flattening it first). Anything the copy
+ * The fast path, for plain JSON data (what every audit event is): `value` with its objects' keys in sorted
+ * order, so that the native JSON.stringify writes the canonical form in one pass (and as one flat string,
+ * which hashing then reads without flattening it first). Only the objects whose keys are out of order, and
+ * the objects and arrays holding them, are copied (with their keys inserted in order): data whose keys are
+ * sorted already, as a schema with sorted fields parses it, is written as it is. Anything the copy
  * could not carry in order is {@link UNUSUAL} and left to {@link write}: a key V8 would not keep in insertion
  * order (an integer-like key: its first character a digit) or that a plain object cannot hold as data
  * (`__proto__`), `undefined`, `toJSON`, a function, symbol or bigint, and nesting past {@link MAX_DEPTH}.
@@ -51,25 +53,39 @@ export function plainCopy(value: unknown, depth: number): unknown {
       if (value === null) return null;
       if (depth >= MAX_DEPTH) return UNUSUAL;
       if (Array.isArray(value)) {
-        const out: unknown[] = new Array<unknown>(value.length);
+        // The array itself while no item needs a copy.
+        let out: unknown[] | undefined;
         for (let i = 0; i < value.length; i++) {
-          const item = plainCopy(value[i], depth + 1);
-          if (item === UNUSUAL) return UNUSUAL;
-          out[i] = item;
+          const item: unknown = value[i];
+          const copy = plainCopy(item, depth + 1);
+          if (copy === UNUSUAL) return UNUSUAL;
+          if (copy !== item) out ??= value.slice(0, i);
+          if (out) out[i] = copy;
         }
-        return out;
+        return out ?? value;
       }
       if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return UNUSUAL;
-      const keys = Object.keys(value).sort();
-      const out: Record<string, unknown> = {};
-      for (const key of keys) {
+      const object = value as Record<string, unknown>;
+      const keys = Object.keys(object);
+      let ordered = true;
+      for (let i = 1; i < keys.length && ordered; i++) ordered = keys[i - 1]! < keys[i]!;
+      if (!ordered) keys.sort();
+      // An object whose keys are in order already, and whose members need no copy, is written as it is.
+      let out: Record<string, unknown> | undefined = ordered ? undefined : {};
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
         const first = key.charCodeAt(0);
         if ((first >= 48 && first <= 57) || key === '__proto__' || !wellFormed(key)) return UNUSUAL;
-        const member = plainCopy((value as Record<string, unknown>)[key], depth + 1);
-        if (member === UNUSUAL) return UNUSUAL;
-        out[key] = member;
+        const member = object[key];
+        const copy = plainCopy(member, depth + 1);
+        if (copy === UNUSUAL) return UNUSUAL;
+        if (copy !== member && !out) {
+          out = {};
+          for (let j = 0; j < i; j++) out[keys[j]!] = object[keys[j]!];
+        }
+        if (out) out[key] = copy;
       }
-      return out;
+      return out ?? object;
     }
     default:
       return UNUSUAL;

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { CallerFault } from '@meshgate/bus';
 import { argumentsDigest, auditArguments } from '../src/arguments';
+import { canonicalJson } from '../src/canonical';
 import { Markers, Redacted } from '../src/bounded-copy';
 import { newAuditEvent } from '../src/event';
 import { sampleEvent } from './helpers';
@@ -63,6 +64,8 @@ describe('auditArguments redaction', () => {
       Cookie: Redacted,
       credentials: Redacted,
     });
+    // In key order at every level, as the canonical form (RFC 8785) writes it.
+    expect(JSON.stringify(redacted)).toBe(canonicalJson(redacted));
   });
 
   it('redacts values shaped like credentials whatever their key', () => {

@@ -84,6 +84,30 @@ describe('canonicalJson', () => {
     expect(fast).toBeGreaterThan(2_500);
   });
 
+  it('writes data whose keys are in order as it is, copying only the objects out of order and their holders', () => {
+    const next = random(7);
+    let same = 0;
+    for (let i = 0; i < 2_000; i++) {
+      const v = { root: value(next, 0, true), list: [value(next, 1, true)] };
+      const sorted = JSON.parse(canonicalJson(v)) as unknown;
+      const copy = plainCopy(sorted, 0);
+      if (typeof copy === 'object') {
+        expect(copy).toBe(sorted);
+        same++;
+      }
+      expect(canonicalJson(sorted)).toBe(canonicalize(v));
+    }
+    expect(same).toBeGreaterThan(1_000);
+    const kept = { k: 1, l: [{ m: 1 }] };
+    const mixed = { a: { x: 2, y: 1 }, b: { p: [1, { r: 1, q: 2 }], z: kept } };
+    const copy = plainCopy(mixed, 0) as typeof mixed;
+    expect(copy).not.toBe(mixed);
+    expect(copy.a).toBe(mixed.a);
+    expect(copy.b.z).toBe(kept);
+    expect(Object.keys(copy.b.p[1]!)).toEqual(['q', 'r']);
+    expect(canonicalJson(mixed)).toBe(canonicalize(mixed));
+  });
+
   it('leaves integer-like keys, __proto__, toJSON and undefined to the full writer', () => {
     const odd = JSON.parse('{"10":1,"9":2,"a":3,"__proto__":{"x":1},"b":[{"2":0,"1":0}]}') as unknown;
     expect(typeof plainCopy(odd, 0)).toBe('symbol');

@@ -71,55 +71,88 @@ const Envelope = {
 
 const ErrorDetail = z.object({ code: z.number().int(), message: z.string().max(1024) });
 
+/**
+ * `shape` with its fields in sorted order: zod writes a parsed object's fields in the order of its schema,
+ * so an event parsed through these is in canonical key order already (RFC 8785, which the audit chain
+ * hashes), and writing its canonical form copies nothing but the arguments a caller passed unsorted.
+ */
+function sortedShape<T extends z.ZodRawShape>(shape: T): T {
+  return Object.fromEntries(Object.entries(shape).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) as T;
+}
+
 export const AuditEvent = z.discriminatedUnion('kind', [
-  z.object({
-    ...Envelope,
-    kind: z.literal('request-received'),
-    arguments: AuditArguments.optional(),
-    protocolVersion: z.string().max(32).optional(),
-    clientAddress: z.string().max(64).optional(),
-  }),
-  z.object({
-    ...Envelope,
-    kind: z.literal('authentication'),
-    scheme: z.enum(['api-key', 'jwt', 'oauth', 'none']),
-    outcome: z.enum(['ok', 'denied']),
-    reason: z.string().max(512).optional(),
-  }),
-  z.object({
-    ...Envelope,
-    kind: z.literal('policy-decision'),
-    effect: z.enum(['allow', 'deny']),
-    policies: z.array(z.string().max(256)).max(64),
-    reason: z.string().max(512).optional(),
-  }),
-  z.object({
-    ...Envelope,
-    kind: z.literal('inspection-finding'),
-    phase: z.enum(['request', 'response', 'definitions']),
-    rule: z.string().max(256),
-    severity: z.enum(['info', 'low', 'medium', 'high', 'critical']),
-    action: z.enum(['allow', 'redact', 'block']),
-    detail: z.string().max(1024).optional(),
-  }),
-  z.object({ ...Envelope, kind: z.literal('cache-hit'), key: z.string().regex(/^sha256:[0-9a-f]{64}$/) }),
-  z.object({ ...Envelope, kind: z.literal('cache-miss'), key: z.string().regex(/^sha256:[0-9a-f]{64}$/) }),
-  z.object({
-    ...Envelope,
-    kind: z.literal('upstream-call'),
-    latencyMs: z.number().nonnegative(),
-    sizeBytes: z.number().int().nonnegative(),
-    outcome: AuditOutcome,
-    error: ErrorDetail.optional(),
-  }),
-  z.object({
-    ...Envelope,
-    kind: z.literal('response-sent'),
-    latencyMs: z.number().nonnegative(),
-    sizeBytes: z.number().int().nonnegative(),
-    outcome: AuditOutcome,
-    error: ErrorDetail.optional(),
-  }),
+  z.object(
+    sortedShape({
+      ...Envelope,
+      kind: z.literal('request-received'),
+      arguments: AuditArguments.optional(),
+      protocolVersion: z.string().max(32).optional(),
+      clientAddress: z.string().max(64).optional(),
+    }),
+  ),
+  z.object(
+    sortedShape({
+      ...Envelope,
+      kind: z.literal('authentication'),
+      scheme: z.enum(['api-key', 'jwt', 'oauth', 'none']),
+      outcome: z.enum(['ok', 'denied']),
+      reason: z.string().max(512).optional(),
+    }),
+  ),
+  z.object(
+    sortedShape({
+      ...Envelope,
+      kind: z.literal('policy-decision'),
+      effect: z.enum(['allow', 'deny']),
+      policies: z.array(z.string().max(256)).max(64),
+      reason: z.string().max(512).optional(),
+    }),
+  ),
+  z.object(
+    sortedShape({
+      ...Envelope,
+      kind: z.literal('inspection-finding'),
+      phase: z.enum(['request', 'response', 'definitions']),
+      rule: z.string().max(256),
+      severity: z.enum(['info', 'low', 'medium', 'high', 'critical']),
+      action: z.enum(['allow', 'redact', 'block']),
+      detail: z.string().max(1024).optional(),
+    }),
+  ),
+  z.object(
+    sortedShape({
+      ...Envelope,
+      kind: z.literal('cache-hit'),
+      key: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+    }),
+  ),
+  z.object(
+    sortedShape({
+      ...Envelope,
+      kind: z.literal('cache-miss'),
+      key: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+    }),
+  ),
+  z.object(
+    sortedShape({
+      ...Envelope,
+      kind: z.literal('upstream-call'),
+      latencyMs: z.number().nonnegative(),
+      sizeBytes: z.number().int().nonnegative(),
+      outcome: AuditOutcome,
+      error: ErrorDetail.optional(),
+    }),
+  ),
+  z.object(
+    sortedShape({
+      ...Envelope,
+      kind: z.literal('response-sent'),
+      latencyMs: z.number().nonnegative(),
+      sizeBytes: z.number().int().nonnegative(),
+      outcome: AuditOutcome,
+      error: ErrorDetail.optional(),
+    }),
+  ),
 ]);
 export type AuditEvent = z.infer<typeof AuditEvent>;
 

@@ -49,6 +49,26 @@ describe('AuditEvent', () => {
     ).toBe('request-received');
   });
 
+  it('gives every kind its fields in sorted order, as the canonical form has them', () => {
+    const kinds = AuditEvent.options.map((option) => option.shape.kind.value);
+    expect(kinds).toHaveLength(8);
+    for (const option of AuditEvent.options) {
+      const keys = Object.keys(option.shape);
+      expect(keys).toEqual([...keys].sort());
+    }
+    // Parsed from fields in any order, an event comes out in key order.
+    const parsed = AuditEvent.parse({
+      outcome: 'error',
+      error: { message: 'boom', code: -32000 },
+      sizeBytes: 1,
+      latencyMs: 2,
+      kind: 'response-sent',
+      ...base,
+    });
+    expect(Object.keys(parsed)).toEqual(Object.keys(parsed).sort());
+    expect(JSON.stringify(parsed)).toContain('"error":{"code":-32000,"message":"boom"}');
+  });
+
   it('refuses events that break the schema', () => {
     expect(AuditEvent.safeParse({ ...base, kind: 'upstream-call' }).success).toBe(false);
     expect(

@@ -185,7 +185,7 @@ describe('GET /v1/audit/events/export', () => {
           '',
           `"'=HYPERLINK(""http://x"")"`,
           'error',
-          '"{""latencyMs"":1,""sizeBytes"":101,""error"":{""code"":-32000,""message"":""a,b""}}"',
+          '"{""error"":{""code"":-32000,""message"":""a,b""},""latencyMs"":1,""sizeBytes"":101}"',
         ].join(','),
       );
     } finally {
