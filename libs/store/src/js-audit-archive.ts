@@ -64,6 +64,8 @@ export interface JsAuditArchiveOptions {
 
 const encoder = new TextEncoder();
 const uuid = z.uuid();
+/** `uuid.safeParse(id).success`, without a result object per id (the archiver looks up thousands a batch). */
+const isUuid = (id: string) => uuid.def.pattern?.test(id) ?? uuid.safeParse(id).success;
 const isConflict = (err: unknown) =>
   err instanceof JetStreamApiError &&
   (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
@@ -136,7 +138,7 @@ export class JsAuditArchive implements AuditArchive {
     if (tenant === undefined) return [];
     // No one else can be writing these events (the port's contract): what this process knows suffices.
     if (!this.lookup.current) await this.lookup.sync();
-    const stored = await this.lookup.find(tenant, refsOf(checked));
+    const stored = await this.lookup.find(tenant, checked);
     const fresh = new Map<string, BlockEntry>();
     for (const c of checked) if (!stored.has(c.id) && !fresh.has(c.id)) fresh.set(c.id, c);
     // The parts of a split batch go one after the other, so the stream holds them in chain order.
@@ -175,7 +177,8 @@ export class JsAuditArchive implements AuditArchive {
     events: readonly EventRef[],
     opts: LookupOptions = {},
   ): Promise<Map<string, ArchiveRecord>> {
-    return this.findOf(tenant, refsOf(events), opts.soleWriter === true);
+    // An EventRef is a LookupRef: the caller's objects are looked up as they are.
+    return this.findOf(tenant, events, opts.soleWriter === true);
   }
 
   async records(tenant: string, fromSeq: number, limit: number): Promise<ArchiveRecord[]> {
@@ -251,7 +254,7 @@ export class JsAuditArchive implements AuditArchive {
     soleWriter = false,
   ): Promise<Map<string, ArchiveRecord>> {
     if (!TenantId.safeParse(tenant).success) return new Map();
-    const valid = refs.filter((ref) => uuid.safeParse(ref.id).success);
+    const valid = refs.every((ref) => isUuid(ref.id)) ? refs : refs.filter((ref) => isUuid(ref.id));
     if (valid.length === 0) return new Map();
     if (!(soleWriter && this.lookup.current)) await this.lookup.sync();
     return this.lookup.find(tenant, valid);

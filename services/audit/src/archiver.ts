@@ -27,7 +27,7 @@ import {
   type ClaimedLink,
   type StoredChainHead,
 } from '@meshgate/store';
-import { linkHolds, nextLink } from './chain';
+import { GENESIS_HASH, linkHash, linkHolds } from './chain';
 import { ReadEvent } from './read-event';
 
 /** What became of an event: written now, already archived, refused, or blocked behind another claim. */
@@ -148,7 +148,7 @@ export class Archiver {
       // A head this archiver moved or saw settled: what others store meanwhile fails the next claim.
       const known = await this.archive.getManyEvents(
         tenant,
-        open.map((i) => ({ id: events[i]!.id, time: events[i]!.time })),
+        open.map((i) => events[i]!),
         { soleWriter: this.heads.get(tenant)?.settled === true },
       );
       open = open.filter((i) => {
@@ -274,8 +274,14 @@ export class Archiver {
     const claimed: ClaimedLink[] = [];
     let prev: Pick<ChainLink, 'seq' | 'hash'> | null = head;
     for (const event of events) {
-      const link = nextLink(prev, event);
-      claimed.push({ ...link, eventId: event.id });
+      const prevHash = prev ? prev.hash : GENESIS_HASH;
+      const link = {
+        seq: prev ? prev.seq + 1 : 1,
+        prevHash,
+        hash: linkHash(prevHash, event),
+        eventId: event.id,
+      };
+      claimed.push(link);
       prev = link;
     }
     return claimed;
