@@ -125,9 +125,8 @@ function copyObject(value: object, depth: number, walk: Walk): Record<string, un
     const kept = byKey ? Redacted : copy(item, depth + 1, walk);
     if (kept !== undefined) entries.push([safeKey, kept]);
   }
-  // Keys in sorted order, as the canonical form (RFC 8785) has them: writing it then copies nothing.
   // fromEntries defines own properties, so a "__proto__" key stays data and never becomes a prototype.
-  return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(entries);
 }
 
 function copyKey(key: string, walk: Walk): string {

@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { CallerFault } from '@meshgate/bus';
 import { argumentsDigest, auditArguments } from '../src/arguments';
-import { canonicalJson } from '../src/canonical';
 import { Markers, Redacted } from '../src/bounded-copy';
 import { newAuditEvent } from '../src/event';
 import { sampleEvent } from './helpers';
@@ -64,8 +63,6 @@ describe('auditArguments redaction', () => {
       Cookie: Redacted,
       credentials: Redacted,
     });
-    // In key order at every level, as the canonical form (RFC 8785) writes it.
-    expect(JSON.stringify(redacted)).toBe(canonicalJson(redacted));
   });
 
   it('redacts values shaped like credentials whatever their key', () => {

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { canonicalJson } from '@meshgate/audit';
+import type { AuditEvent } from '@meshgate/contracts';
 import { readStreamMessage } from '../src/event-message';
 import {
   INLINE_BYTES,
@@ -34,37 +35,21 @@ const dyingThread = () =>
     { eval: true },
   );
 
-/**
- * A message read, as plain data: each event as its fields, its object and its text; what the calling
- * thread reads (event-message.ts), with each text the canonical form of its event.
- */
+/** An event read as plain data: its id, tenant and time as the reader gives them, its object and its text. */
+const fields = (e: Pick<AuditEvent, 'id' | 'tenant' | 'time'>, event: AuditEvent, text: string) => ({
+  id: e.id,
+  tenant: e.tenant,
+  time: e.time,
+  event,
+  text,
+});
+/** A message read by a reader, as plain data. */
 const plain = (read: ReadMessage) =>
-  read.ok
-    ? {
-        ...read,
-        events: read.events.map((e) => ({
-          id: e.id,
-          tenant: e.tenant,
-          time: e.time,
-          event: e.event,
-          text: e.text(),
-        })),
-      }
-    : read;
+  read.ok ? { ...read, events: read.events.map((e) => fields(e, e.event, e.text())) } : read;
+/** What the calling thread reads (event-message.ts), each text the canonical form of its event. */
 const readHere = (data: Uint8Array) => {
   const read = readStreamMessage(subject, data);
-  return read.ok
-    ? {
-        ...read,
-        events: read.events.map((e) => ({
-          id: e.id,
-          tenant: e.tenant,
-          time: e.time,
-          event: e,
-          text: canonicalJson(e),
-        })),
-      }
-    : read;
+  return read.ok ? { ...read, events: read.events.map((e) => fields(e, e, canonicalJson(e))) } : read;
 };
 
 let pool: MessageReader | undefined;
