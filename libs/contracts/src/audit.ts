@@ -71,6 +71,14 @@ const Envelope = {
 
 const ErrorDetail = z.object({ code: z.number().int(), message: z.string().max(1024) });
 
+/** Fields of a step that took time and ended somehow: an upstream call, a response sent. */
+const Timed = {
+  latencyMs: z.number().nonnegative(),
+  sizeBytes: z.number().int().nonnegative(),
+  outcome: AuditOutcome,
+  error: ErrorDetail.optional(),
+};
+
 /**
  * `shape` with its fields in sorted order: zod writes a parsed object's fields in the order of its schema,
  * so an event parsed through these is in canonical key order already (RFC 8785, which the audit chain
@@ -133,26 +141,8 @@ export const AuditEvent = z.discriminatedUnion('kind', [
       key: z.string().regex(/^sha256:[0-9a-f]{64}$/),
     }),
   ),
-  z.object(
-    sortedShape({
-      ...Envelope,
-      kind: z.literal('upstream-call'),
-      latencyMs: z.number().nonnegative(),
-      sizeBytes: z.number().int().nonnegative(),
-      outcome: AuditOutcome,
-      error: ErrorDetail.optional(),
-    }),
-  ),
-  z.object(
-    sortedShape({
-      ...Envelope,
-      kind: z.literal('response-sent'),
-      latencyMs: z.number().nonnegative(),
-      sizeBytes: z.number().int().nonnegative(),
-      outcome: AuditOutcome,
-      error: ErrorDetail.optional(),
-    }),
-  ),
+  z.object(sortedShape({ ...Envelope, kind: z.literal('upstream-call'), ...Timed })),
+  z.object(sortedShape({ ...Envelope, kind: z.literal('response-sent'), ...Timed })),
 ]);
 export type AuditEvent = z.infer<typeof AuditEvent>;
 
