@@ -15,11 +15,14 @@ const wellFormed = (text: string): boolean => (text as unknown as { isWellFormed
 /** Nesting deeper than this is refused (a cycle, or a value no audit event can be). */
 export const MAX_DEPTH = 512;
 
-/** The canonical JSON text of `value`; throws for a value that has none. */
-export function canonicalJson(value: unknown): string {
-  const plain = plainCopy(value, 0);
+/**
+ * The canonical JSON text of `value`; throws for a value that has none, or whose objects and arrays nest
+ * `maxDepth` deep or more (the value itself is at depth 0).
+ */
+export function canonicalJson(value: unknown, maxDepth = MAX_DEPTH): string {
+  const plain = plainCopy(value, 0, maxDepth);
   if (plain !== UNUSUAL) return JSON.stringify(plain);
-  const text = write(value, 0);
+  const text = write(value, 0, maxDepth);
   if (text === undefined) throw new Error('value has no canonical JSON form');
   return text;
 }
@@ -35,11 +38,11 @@ const UNUSUAL: unique symbol = Symbol('unusual');
  * sorted already, as a schema with sorted fields parses it, is written as it is. Anything the copy
  * could not carry in order is {@link UNUSUAL} and left to {@link write}: a key V8 would not keep in insertion
  * order (an integer-like key: its first character a digit) or that a plain object cannot hold as data
- * (`__proto__`), `undefined`, `toJSON`, a function, symbol or bigint, and nesting past {@link MAX_DEPTH}.
+ * (`__proto__`), `undefined`, `toJSON`, a function, symbol or bigint, and nesting `maxDepth` deep.
  * Like `write` it throws for NaN, infinities and lone surrogates (in strings; in keys it leaves them to
  * `write`).
  */
-export function plainCopy(value: unknown, depth: number): unknown {
+export function plainCopy(value: unknown, depth: number, maxDepth = MAX_DEPTH): unknown {
   switch (typeof value) {
     case 'string':
       if (!wellFormed(value)) throw new Error('Lone surrogate is not allowed');
@@ -51,13 +54,13 @@ export function plainCopy(value: unknown, depth: number): unknown {
       return value;
     case 'object': {
       if (value === null) return null;
-      if (depth >= MAX_DEPTH) return UNUSUAL;
+      if (depth >= maxDepth) return UNUSUAL;
       if (Array.isArray(value)) {
         // The array itself while no item needs a copy.
         let out: unknown[] | undefined;
         for (let i = 0; i < value.length; i++) {
           const item: unknown = value[i];
-          const copy = plainCopy(item, depth + 1);
+          const copy = plainCopy(item, depth + 1, maxDepth);
           if (copy === UNUSUAL) return UNUSUAL;
           if (copy !== item) out ??= value.slice(0, i);
           if (out) out[i] = copy;
@@ -77,7 +80,7 @@ export function plainCopy(value: unknown, depth: number): unknown {
         const first = key.charCodeAt(0);
         if ((first >= 48 && first <= 57) || key === '__proto__' || !wellFormed(key)) return UNUSUAL;
         const member = object[key];
-        const copy = plainCopy(member, depth + 1);
+        const copy = plainCopy(member, depth + 1, maxDepth);
         if (copy === UNUSUAL) return UNUSUAL;
         if (copy !== member && !out) {
           out = {};
@@ -92,7 +95,7 @@ export function plainCopy(value: unknown, depth: number): unknown {
   }
 }
 
-function write(value: unknown, depth: number): string | undefined {
+function write(value: unknown, depth: number, maxDepth: number): string | undefined {
   switch (typeof value) {
     case 'string':
       if (!wellFormed(value)) throw new Error('Lone surrogate is not allowed');
@@ -104,33 +107,36 @@ function write(value: unknown, depth: number): string | undefined {
       return value ? 'true' : 'false';
     case 'object':
       if (value === null) return 'null';
-      if (depth >= MAX_DEPTH) throw new Error('Circular reference detected (or nesting too deep)');
+      if (depth >= maxDepth) throw new Error('Circular reference detected (or nesting too deep)');
       if (typeof (value as { toJSON?: unknown }).toJSON === 'function')
-        return write((value as { toJSON(): unknown }).toJSON(), depth + 1);
+        return write((value as { toJSON(): unknown }).toJSON(), depth + 1, maxDepth);
       if (Array.isArray(value)) {
         let out = '[';
         for (let i = 0; i < value.length; i++) {
           const item: unknown = value[i];
           if (i > 0) out += ',';
-          out += item === undefined || typeof item === 'symbol' ? 'null' : (write(item, depth + 1) ?? 'null');
+          out +=
+            item === undefined || typeof item === 'symbol'
+              ? 'null'
+              : (write(item, depth + 1, maxDepth) ?? 'null');
         }
         return `${out}]`;
       }
-      return writeObject(value as Record<string, unknown>, depth);
+      return writeObject(value as Record<string, unknown>, depth, maxDepth);
     default:
       // undefined, functions, symbols: no JSON text (left out of objects, null in arrays); bigint throws.
       return JSON.stringify(value);
   }
 }
 
-function writeObject(object: Record<string, unknown>, depth: number): string {
+function writeObject(object: Record<string, unknown>, depth: number, maxDepth: number): string {
   const keys = Object.keys(object).sort();
   let out = '{';
   let first = true;
   for (const key of keys) {
     const member = object[key];
     if (member === undefined || typeof member === 'symbol') continue;
-    const text = write(member, depth + 1);
+    const text = write(member, depth + 1, maxDepth);
     if (text === undefined) continue;
     if (!wellFormed(key)) throw new Error('Lone surrogate is not allowed');
     out += `${first ? '' : ','}${JSON.stringify(key)}:${text}`;

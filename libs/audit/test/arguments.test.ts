@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { CallerFault } from '@meshgate/bus';
-import { argumentsDigest, auditArguments } from '../src/arguments';
-import { Markers, Redacted } from '../src/bounded-copy';
+import { DigestLimits, argumentsDigest, auditArguments } from '../src/arguments';
+import { Markers, Redacted, boundedCopy } from '../src/bounded-copy';
+import { random, value } from './generated';
 import { newAuditEvent } from '../src/event';
 import { sampleEvent } from './helpers';
 
@@ -34,6 +35,54 @@ describe('argumentsDigest', () => {
     for (const input of [cyclic, deep, { n: NaN }, { s: 'x\uD800y' }, undefined, 10n])
       expect(argumentsDigest(input)).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(argumentsDigest(undefined)).toBe(sha('null'));
+  });
+  it('is the digest of the arguments normalised within its bounds, whether or not they needed it', () => {
+    // The definition: the canonical form of the copy within DigestLimits. JSON-parsed arguments skip the copy.
+    const byDefinition = (input: unknown) => sha(canonicalize(boundedCopy(input, DigestLimits)) as string);
+    const next = random(256);
+    for (let i = 0; i < 2_000; i++) {
+      const generated = { root: value(next, 0), list: [value(next, 1), value(next, 1)] };
+      expect(argumentsDigest(generated)).toBe(byDefinition(generated));
+      const parsed: unknown = JSON.parse(JSON.stringify(generated));
+      expect(argumentsDigest(parsed)).toBe(byDefinition(parsed));
+    }
+    const nested = (levels: number, leaf: unknown): unknown => {
+      let v = leaf;
+      for (let i = 0; i < levels; i++) v = i % 2 ? [v] : { d: v };
+      return v;
+    };
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic['self'] = cyclic;
+    const throwing = Object.defineProperty({}, 'x', {
+      enumerable: true,
+      get() {
+        throw new Error('no');
+      },
+    });
+    const odd: unknown[] = [
+      nested(255, 'x'),
+      nested(256, 'x'),
+      nested(257, 'x'),
+      nested(255, {}),
+      nested(256, []),
+      nested(254, { at: new Date(0) }),
+      nested(255, { at: new Date(0) }),
+      nested(255, { toJSON: () => ({ a: 1 }) }),
+      { s: 'x\uD800y' },
+      { ['k\uDC00']: 1 },
+      { n: NaN, i: -Infinity, z: -0 },
+      JSON.parse('{"__proto__": {"a": 1}, "b": 2}'),
+      { '10': 'a', '9': 'b', a: 'c' },
+      { big: 10n },
+      { f: () => 1, u: undefined, list: [undefined, () => 1] },
+      cyclic,
+      throwing,
+      new Map([[1, 2]]),
+      'text',
+      42,
+      null,
+    ];
+    for (const input of odd) expect(argumentsDigest(input)).toBe(byDefinition(input));
   });
 });
 
