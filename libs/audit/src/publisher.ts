@@ -1,7 +1,8 @@
 /**
- * The audit publisher every service uses (ADR 003). `publish` only takes the event and returns: it is
- * validated, serialised and sent once the linger period (`lingerMs`, from the first event waiting) is over,
- * off the caller's turn, so the trail costs a call almost nothing. The events of one period are grouped by
+ * The audit publisher every service uses (ADR 003). `publish` only takes the event, or a function that
+ * builds it, and returns: it is built, validated, serialised and sent once the linger period (`lingerMs`,
+ * from the first event waiting) is over, off the caller's turn and together with the other events of the
+ * period, so the trail costs a call almost nothing. The events of one period are grouped by
  * tenant and kind into messages (outgoing.ts: one event alone, or a batch) on `mg.audit.<tenant>.<kind>`
  * with `Nats-Msg-Id` = the event's or the batch's id, at most `maxInFlight` messages awaiting
  * acknowledgement and up to `maxQueued` more events held in memory. A failed or timed-out publish sends the
@@ -36,12 +37,18 @@ export interface AuditPublisherStats {
   pending: number;
 }
 
+/**
+ * What `publish` takes: an event, or a function that builds it when the period ends. A builder keeps the
+ * building off the caller's turn; what it reads must not change meanwhile (at most `lingerMs`).
+ */
+export type AuditEventSource = AuditEvent | (() => AuditEvent);
+
 export interface AuditPublisher {
   /**
-   * Publishes without waiting; throws only after `stop()`. An invalid event is found when its period ends:
-   * it is logged with its fault and counted in `dropped`.
+   * Publishes without waiting; throws only after `stop()`. An invalid event (or a builder that throws) is
+   * found when its period ends: it is logged with its fault and counted in `dropped`.
    */
-  publish(event: AuditEvent): void;
+  publish(event: AuditEventSource): void;
   /** False in `fail-closed` mode while the spool is (nearly) full: refuse new requests then. */
   admission(): boolean;
   stats(): AuditPublisherStats;
@@ -49,8 +56,12 @@ export interface AuditPublisher {
   stop(): Promise<void>;
 }
 
-/** Accepted events that make the period end at once rather than after `lingerMs`. */
-const FLUSH_AT = 4_096;
+/**
+ * Events built and routed in one turn of the event loop: a period with more (a high call rate) goes on in
+ * the next turns, so that the requests waiting meanwhile are served between its parts. Accepted events that
+ * fill a turn make the period end at once rather than after `lingerMs`.
+ */
+const TURN_EVENTS = 512;
 const eventsIn = (item: Outgoing) => item.events.length;
 
 /** Opens the spool (taking over what a previous run left) and starts publishing. */
@@ -82,7 +93,7 @@ async function start(
   let stopping: Promise<void> | undefined;
   let idle: (() => void) | undefined;
   /** Events accepted by `publish` and not yet routed (sent, queued or spooled): the period's end does it. */
-  let accepted: unknown[] = [];
+  let accepted: AuditEventSource[] = [];
   let period: NodeJS.Timeout | NodeJS.Immediate | undefined;
 
   const drainer = startDrainer({
@@ -167,18 +178,29 @@ async function start(
     }
   }
 
-  /** Ends the period: validates what was accepted, groups it into messages and routes them. */
+  function endPeriod(): void {
+    if (period === undefined) return;
+    clearTimeout(period as NodeJS.Timeout);
+    clearImmediate(period as NodeJS.Immediate);
+    period = undefined;
+  }
+
+  /**
+   * Ends the period: builds and validates what was accepted (at most `TURN_EVENTS`, the rest in the next
+   * turn), groups it into messages and routes them.
+   */
   function routeAccepted(): void {
-    if (period) {
-      clearTimeout(period as NodeJS.Timeout);
-      clearImmediate(period as NodeJS.Immediate);
-      period = undefined;
-    }
-    const taken = accepted;
-    accepted = [];
+    endPeriod();
+    let taken = accepted;
+    if (taken.length > TURN_EVENTS) {
+      taken = accepted.splice(0, TURN_EVENTS);
+      period = setImmediate(routeAccepted);
+    } else accepted = [];
     const valid: AuditEvent[] = [];
-    for (const event of taken) {
+    for (const source of taken) {
+      let event: unknown = source;
       try {
+        if (typeof source === 'function') event = source();
         valid.push(validAuditEvent(event));
       } catch (err) {
         const { id, kind } = (event ?? {}) as { id?: unknown; kind?: unknown };
@@ -190,7 +212,8 @@ async function start(
 
   async function shutdown(): Promise<void> {
     stopped = true;
-    routeAccepted();
+    while (accepted.length > 0) routeAccepted();
+    endPeriod();
     if (inFlight.size > 0 || queue.length > 0) {
       const settled = new Promise<void>((resolve) => (idle = resolve));
       await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, o.stopTimeoutMs).unref())]);
@@ -210,8 +233,8 @@ async function start(
       const waiting = accepted.push(event);
       if (waiting === 1)
         period = o.lingerMs > 0 ? setTimeout(routeAccepted, o.lingerMs) : setImmediate(routeAccepted);
-      else if (waiting === FLUSH_AT) {
-        clearTimeout(period as NodeJS.Timeout);
+      else if (waiting === TURN_EVENTS) {
+        endPeriod();
         period = setImmediate(routeAccepted);
       }
     },

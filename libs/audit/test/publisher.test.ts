@@ -78,6 +78,55 @@ describe('on the test NATS', () => {
     await jsm.streams.purge(AuditStream, { filter: AuditSubjects.tenant(own) });
   });
 
+  it('builds the events handed as builders when the period ends, and drops a builder that throws', async () => {
+    const logLines: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => void logLines.push(line) });
+    const publisher = await AuditPublisher.start(nc, { spoolDir: spoolDir(), lingerMs: 20 }, logger);
+    const event = sampleEvent(tenant);
+    let built = 0;
+    publisher.publish(() => {
+      built++;
+      return event;
+    });
+    publisher.publish(() => {
+      throw new Error('the builder broke');
+    });
+    expect(built).toBe(0); // not on the caller's turn
+    await waitFor('the built event acked', () => publisher.stats().acked === 1);
+    expect(built).toBe(1);
+    expect(publisher.stats()).toMatchObject({ published: 2, acked: 1, dropped: 1, pending: 0 });
+    expect(
+      logLines.filter((line) => line.includes('invalid event') && line.includes('the builder broke')),
+    ).toHaveLength(1);
+    await publisher.stop();
+  });
+
+  it('builds a large period over several turns, in order, and stop() routes what it accepted', async () => {
+    const own = uniqueTenant();
+    const publisher = await AuditPublisher.start(nc, { spoolDir: spoolDir(), lingerMs: 1_000 }, silentLogger);
+    const events = Array.from({ length: 1_300 }, (_, i) => sampleEvent(own, i));
+    let built = 0;
+    const builder = (event: (typeof events)[number]) => () => {
+      built++;
+      return event;
+    };
+    for (const event of events.slice(0, 1_200)) publisher.publish(builder(event));
+    // The 512th event ended the period at once; each turn builds at most 512.
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
+    expect(built).toBe(512);
+    await nextTurn();
+    expect(built).toBe(1_024);
+    for (const event of events.slice(1_200)) publisher.publish(builder(event));
+    await publisher.stop(); // what is still accepted is routed before the publisher stops
+    expect(built).toBe(1_300);
+    expect(publisher.stats()).toMatchObject({ published: 1_300, dropped: 0 });
+    const ids = await streamIds(nc, AuditStream, AuditSubjects.tenant(own), 1_300);
+    expect([...ids]).toEqual(events.map((e) => e.id));
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.purge(AuditStream, { filter: AuditSubjects.tenant(own) });
+  });
+
   it('drops an invalid event counted and logged, sends the valid ones, and refuses events after stop', async () => {
     const logLines: string[] = [];
     const logger = pino({ level: 'error' }, { write: (line: string) => void logLines.push(line) });

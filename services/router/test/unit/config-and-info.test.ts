@@ -22,7 +22,7 @@ describe('loadConfig', () => {
         mode: 'fail-open',
         spoolDir: '.meshgate/spool/router',
         spoolMaxBytes: 256 * 1024 ** 2,
-        lingerMs: 10,
+        lingerMs: 50,
       },
       policy: { mode: 'enforce', staleMs: 5_000, bucket: 'mg_policies', limitsBucket: 'mg_limits' },
     });
