@@ -3,8 +3,8 @@
  * private nats-server with a fresh store, a backlog of realistic events (the four events of a tools/call,
  * arguments as digest and redacted copy) is published to `MG_AUDIT` first, in the messages the services'
  * publishers would send at the rate the archiver must keep up with (five times the peak): a publisher
- * groups the events of one tenant and kind accepted within its linger period (10 ms) into one message, so at
- * R calls/s a message carries about R x 0.01 events of a kind (at most 256). Then one audit service process
+ * groups the events of one tenant and kind accepted within its linger period (the default, 50 ms) into one
+ * message, so at R calls/s a message carries about R x 0.05 events of a kind (at most 256). Then one audit service process
  * (`services/audit/src/main.ts`) starts and drains it. The rate is taken from its archived-events counter
  * (`/metrics`), sampled every 100 ms, between the first sample with progress and the one where every event
  * is archived, so process start-up is not counted. The archive is then verified (chain and count).
