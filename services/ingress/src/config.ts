@@ -48,7 +48,7 @@ const IngressEnv = z
     MESHGATE_MAX_BATCH: Int(1, 10_000, 100),
     MESHGATE_BATCH_CONCURRENCY: Int(1, 256, 8),
     MESHGATE_LEGACY_INIT_TIMEOUT_MS: Int(100, 600_000, 30_000),
-    MESHGATE_AUDIT: z.enum(['on', 'off']).default('off'),
+    MESHGATE_AUDIT: z.enum(['on', 'off']).default('on'),
     MESHGATE_AUDIT_MODE: AuditMode.default('fail-open'),
     MESHGATE_AUDIT_SPOOL_DIR: z.string().min(1).default('.meshgate/spool/ingress'),
     MESHGATE_AUDIT_SPOOL_MAX_BYTES: Int(64 * 1024, Number.MAX_SAFE_INTEGER, 256 * MiB),

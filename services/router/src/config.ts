@@ -26,7 +26,7 @@ export const RouterEnv = z.object({
     .min(1)
     .max(30 * 86_400)
     .default(86_400),
-  MESHGATE_AUDIT: z.enum(['on', 'off']).default('off'),
+  MESHGATE_AUDIT: z.enum(['on', 'off']).default('on'),
   MESHGATE_AUDIT_MODE: AuditMode.default('fail-open'),
   MESHGATE_AUDIT_SPOOL_DIR: z.string().min(1).default('.meshgate/spool/router'),
   MESHGATE_AUDIT_SPOOL_MAX_BYTES: z.coerce

@@ -18,7 +18,7 @@ describe('loadConfig', () => {
       sessionIdleMs: 86_400_000,
       registryBucket: 'mg_registry',
       audit: {
-        enabled: false,
+        enabled: true,
         mode: 'fail-open',
         spoolDir: '.meshgate/spool/router',
         spoolMaxBytes: 256 * 1024 ** 2,
