@@ -69,7 +69,10 @@ export async function apiUnderTest(
       archive,
       key: signingKeyFrom(generateKeyPairSync('ed25519').privateKey),
       auth: opts.auth === 'none' ? { mode: 'none' } : { mode: 'api-key', verifier },
-      trail: { publish: (event) => void audited.push(event), admission: () => admission.open },
+      trail: {
+        publish: (event) => void audited.push(typeof event === 'function' ? event() : event),
+        admission: () => admission.open,
+      },
       instanceId: 'audit-test-1',
       openFeed: archiveFeed(archive, { pollMs: 50 }),
       tail: { keepAliveMs: opts.keepAliveMs ?? 15_000, maxTails: opts.maxTails ?? 8 },
