@@ -146,6 +146,9 @@ export const AuditEvent = z.discriminatedUnion('kind', [
 ]);
 export type AuditEvent = z.infer<typeof AuditEvent>;
 
+/** The events of one kind. */
+export type AuditEventOf<K extends AuditEvent['kind']> = Extract<AuditEvent, { kind: K }>;
+
 /** The JetStream stream of the trail and its subjects: `mg.audit.<tenant>.<kind>`. */
 export const AuditStream = 'MG_AUDIT';
 export const AuditSubjects = {

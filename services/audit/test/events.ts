@@ -1,9 +1,9 @@
 /** Test events: valid AuditEvent v1 values of any kind, each with a fresh id. */
 import { randomUUID } from 'node:crypto';
-import type { AuditEvent } from '@meshgate/contracts';
+import type { AuditEventOf } from '@meshgate/contracts';
 
 /** A `response-sent` event of `tenant`; `n` varies its content. */
-export function responseSent(tenant: string, n = 0): Extract<AuditEvent, { kind: 'response-sent' }> {
+export function responseSent(tenant: string, n = 0): AuditEventOf<'response-sent'> {
   return {
     v: 1,
     id: randomUUID(),

@@ -16,6 +16,7 @@ import {
   SessionId,
   principalRef,
   type AuditEvent,
+  type AuditEventOf,
   type JsonRpcRequest,
 } from '@meshgate/contracts';
 import { auditOutcome, errorDetail, requestArguments } from './audit-fields';
@@ -73,9 +74,6 @@ export async function startAuditTrail(bus: Bus, config: IngressConfig, logger: L
   const opened = await openAuditPublisher(bus.nc, 'ingress', config.instanceId, config.audit, logger);
   return trail(opened, config.instanceId, logger);
 }
-
-/** One kind of audit event. */
-type EventOf<K extends AuditEvent['kind']> = Extract<AuditEvent, { kind: K }>;
 
 function trail(opened: OpenedPublisher, instance: string, logger: Logger): AuditTrail {
   const { publisher } = opened;
@@ -136,7 +134,7 @@ function trail(opened: OpenedPublisher, instance: string, logger: Logger): Audit
           const error = errorDetail(response);
           const session = call.session;
           publish('response-sent', () => {
-            const event: EventOf<'response-sent'> = Object.assign(envelope(at), {
+            const event: AuditEventOf<'response-sent'> = Object.assign(envelope(at), {
               kind: 'response-sent' as const,
               latencyMs,
               sizeBytes,
@@ -158,7 +156,7 @@ function trail(opened: OpenedPublisher, instance: string, logger: Logger): Audit
           ? message.params?.['protocolVersion']
           : header(request, 'mcp-protocol-version');
       publish('request-received', () => {
-        const event: EventOf<'request-received'> = Object.assign(envelope(receivedAt), {
+        const event: AuditEventOf<'request-received'> = Object.assign(envelope(receivedAt), {
           kind: 'request-received' as const,
           clientAddress,
         });
@@ -178,7 +176,7 @@ function trail(opened: OpenedPublisher, instance: string, logger: Logger): Audit
       const traceparent = childTraceparent(header(request, 'traceparent'));
       const target = targetOf(request);
       publish('authentication', () => {
-        const event: EventOf<'authentication'> = {
+        const event: AuditEventOf<'authentication'> = {
           v: 1,
           id: randomUUID(),
           time: new Date(at).toISOString(),

@@ -13,6 +13,7 @@ import {
   DefaultTenant,
   principalRef,
   type AuditEvent,
+  type AuditEventOf,
   type DecisionReply,
   type Principal,
 } from '@meshgate/contracts';
@@ -39,9 +40,6 @@ export interface DecisionRecord {
   target: string | undefined;
   decision: DecisionReply;
 }
-
-/** One kind of audit event. */
-type EventOf<K extends AuditEvent['kind']> = Extract<AuditEvent, { kind: K }>;
 
 /** The trail of one router replica. */
 export interface UpstreamAudit {
@@ -78,9 +76,22 @@ export async function startUpstreamAudit(
       log.error({ err, server, method }, 'audit event not published');
     }
   };
-  // Each event is written as one object literal, its optional fields set afterwards: spreading parts into
-  // it made V8 build a slow dictionary object, which cost more than the rest of the event to build and
-  // validate.
+  /** The fields both kinds of event share, as a fresh object literal (`at`: epoch ms). */
+  const envelope = (at: number, origin: CallOrigin, method: string, server: string) => ({
+    v: 1 as const,
+    id: randomUUID(),
+    time: new Date(at).toISOString(),
+    session: clip(origin.sessionId, 64),
+    traceId: origin.traceId,
+    service: 'router' as const,
+    instance: instanceId,
+    method: clip(method, 256),
+    requestId: auditRequestId(origin.agentId),
+    server,
+  });
+  // Each event starts as a fresh object literal, its other fields assigned to it. Spreading parts into a
+  // new object made V8 build a slow dictionary object, which cost more than the rest of the event to build
+  // and validate.
   return {
     agentRequest(conn, { method, params, origin, latencyMs, outcome }, principal) {
       const at = Date.now();
@@ -88,24 +99,17 @@ export async function startUpstreamAudit(
         () => {
           const answer = 'result' in outcome ? outcome.result : outcome.error;
           const { outcome: result, error } = auditOutcome(outcome);
-          const event: EventOf<'upstream-call'> = {
-            v: 1,
-            id: randomUUID(),
-            time: new Date(at).toISOString(),
-            // A session forgotten by this replica (idle sweep) mid-call still belongs to someone: `default`.
-            tenant: principal?.tenant ?? DefaultTenant,
-            session: clip(origin.sessionId, 64),
-            traceId: origin.traceId,
-            service: 'router',
-            instance: instanceId,
-            method: clip(method, 256),
-            requestId: auditRequestId(origin.agentId),
-            server: conn.server,
-            kind: 'upstream-call',
-            latencyMs: Math.round(latencyMs * 1000) / 1000,
-            sizeBytes: Buffer.byteLength(JSON.stringify(answer)),
-            outcome: result,
-          };
+          const event: AuditEventOf<'upstream-call'> = Object.assign(
+            envelope(at, origin, method, conn.server),
+            {
+              // A session forgotten by this replica (idle sweep) mid-call still belongs to someone: `default`.
+              tenant: principal?.tenant ?? DefaultTenant,
+              kind: 'upstream-call' as const,
+              latencyMs: Math.round(latencyMs * 1000) / 1000,
+              sizeBytes: Buffer.byteLength(JSON.stringify(answer)),
+              outcome: result,
+            },
+          );
           if (principal) event.principal = principalRef(principal);
           const target = requestTarget(method, params);
           if (target !== undefined) event.target = target;
@@ -120,24 +124,14 @@ export async function startUpstreamAudit(
       const at = Date.now();
       publish(
         () => {
-          const event: EventOf<'policy-decision'> = {
-            v: 1,
-            id: randomUUID(),
-            time: new Date(at).toISOString(),
+          const event: AuditEventOf<'policy-decision'> = Object.assign(envelope(at, origin, method, server), {
             tenant: principal.tenant,
             principal: principalRef(principal),
-            session: clip(origin.sessionId, 64),
-            traceId: origin.traceId,
-            service: 'router',
-            instance: instanceId,
-            method: clip(method, 256),
-            requestId: auditRequestId(origin.agentId),
-            server,
-            kind: 'policy-decision',
+            kind: 'policy-decision' as const,
             effect: decision.effect,
             policies: decision.policies.slice(0, 64).map((p) => clip(p, 256)),
             reason: clip(decision.reason, 512),
-          };
+          });
           if (target !== undefined) event.target = clip(target, 1024);
           return event;
         },
